@@ -1,0 +1,38 @@
+# Two commands set everything up: `make run` starts the app, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+# A pinned torch first, so pip does not pull a different (multi-GB) build as a dependency.
+# For an NVIDIA GPU see README ("GPU builds of torch").
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: run test install install-test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install "$(TORCH)"
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(VENV)/bin/gen2res-desktop
+
+test: install-test
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+lint: install-test
+	$(VENV)/bin/ruff check gen2res_desktop tests benchmarks
+	$(VENV)/bin/ruff format --check gen2res_desktop tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

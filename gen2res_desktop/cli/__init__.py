@@ -1,0 +1,1 @@
+"""Headless commands over core and library."""

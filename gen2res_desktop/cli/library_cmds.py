@@ -1,0 +1,5 @@
+"""Placeholder until its owner fills it."""
+
+
+def register(sub) -> None:
+    pass

@@ -1,0 +1,50 @@
+"""Entry point of the ``gen2res`` command.
+
+Exit codes: 0 success, 1 an expected failure (one line on stderr, no traceback),
+2 a usage error (argparse), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gen2res_desktop import __version__
+from gen2res_desktop.core.errors import Gen2ResError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gen2res_desktop.cli import engine_cmds, faces_cmds, library_cmds
+
+    parser = argparse.ArgumentParser(
+        prog="gen2res",
+        description="Restore old photos of people and pets by generation with constrained priors.",
+    )
+    parser.add_argument("--version", action="version", version=f"gen2res {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    engine_cmds.register(sub)
+    library_cmds.register(sub)
+    faces_cmds.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except Gen2ResError as e:
+        print(f"gen2res: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gen2res: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

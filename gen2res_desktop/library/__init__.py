@@ -1,0 +1,1 @@
+"""Qt-free album store."""
