@@ -1,5 +1,257 @@
-"""Placeholder until its owner fills it."""
+"""Engine commands: models, train, album, restore."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gen2res_desktop.cli.output import TerminalProgress, print_json
+from gen2res_desktop.core.devices import DEVICE_CHOICES
+from gen2res_desktop.core.diffusion import AlbumSettings, RestoreSettings
+from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.images import list_images, load_rgb
+from gen2res_desktop.core.paths import library_home
+from gen2res_desktop.core.priors import PRIOR_KINDS, PriorRegistry, load_prior
+from gen2res_desktop.core.training import TrainOptions
 
 
-def register(sub) -> None:
-    pass
+def register(sub: argparse._SubParsersAction) -> None:
+    models = sub.add_parser("models", help="list, import and download diffusion priors")
+    msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    p = msub.add_parser("list", help="installed priors")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models_list)
+    p = msub.add_parser("import", help="install a local diffusers folder as a prior")
+    p.add_argument("path", type=Path)
+    p.add_argument("--name", required=True)
+    p.add_argument("--kind", required=True, choices=PRIOR_KINDS)
+    p.set_defaults(func=cmd_models_import)
+    p = msub.add_parser("download", help="download a prior: face, cat or a hub id")
+    p.add_argument("spec", metavar="face|cat|HUB_ID")
+    p.add_argument("--name")
+    p.add_argument("--revision", help="hub revision (default: the pinned one for face/cat)")
+    p.set_defaults(func=cmd_models_download)
+
+    p = sub.add_parser("train", help="train a subject's adapter")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--images", type=Path, help="folder of the subject's good photos (crops)")
+    src.add_argument("--subject", help="a library subject: learns from its reference photos")
+    p.add_argument("--prior", help="prior name (with --images)")
+    p.add_argument("--out", type=Path, help="adapter file to write (with --images)")
+    _add_train_options(p, steps=TrainOptions.steps)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("album", help="generate a generative album from one photo")
+    p.add_argument("input", type=Path)
+    p.add_argument("--prior", required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for the album images")
+    p.add_argument("--count", type=int, default=AlbumSettings.count)
+    p.add_argument("--strength", type=int, default=AlbumSettings.strength)
+    p.add_argument("--batch", type=int, default=AlbumSettings.batch_size)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=DEVICE_CHOICES)
+    p.set_defaults(func=cmd_album)
+
+    p = sub.add_parser(
+        "restore",
+        help="restore a photo",
+        description=(
+            "Restore INPUT. With --prior, INPUT is already a square crop of the subject. "
+            "With --subject, INPUT is a whole photo (file or library photo id): faces are found, "
+            "restored and pasted back."
+        ),
+    )
+    p.add_argument("input", metavar="PHOTO_ID|FILE")
+    p.add_argument("--prior", help="restore a crop with this prior")
+    p.add_argument("--subject", help="restore a whole photo with this subject's adapter")
+    p.add_argument("--out", type=Path)
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--adapter", type=Path, help="adapter file (crop form)")
+    how.add_argument("--single", action="store_true", help="single-photo mode (generative album)")
+    how.add_argument("--unconstrained", action="store_true", help="the prior alone (no adapter)")
+    p.add_argument("--crop", help="X,Y,SIZE square around the subject (pets)")
+    p.add_argument("--album-count", type=int, default=AlbumSettings.count)
+    p.add_argument("--album-strength", type=int, default=AlbumSettings.strength)
+    p.add_argument("--train-steps", type=int, default=500)
+    p.add_argument(
+        "--strength", type=int, default=RestoreSettings.strength, help="noise level K (1..1000)"
+    )
+    p.add_argument("--steps", type=int, help="sampler steps (default: all K ancestral steps)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--detector", choices=("hog", "cnn"), default="hog")
+    p.add_argument("--device", choices=DEVICE_CHOICES)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_restore)
+
+
+def _add_train_options(p: argparse.ArgumentParser, *, steps: int) -> None:
+    p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--rank", type=int, default=TrainOptions.rank)
+    p.add_argument("--alpha", type=float, help="LoRA alpha (default: the rank)")
+    p.add_argument("--batch", type=int, default=TrainOptions.batch_size)
+    p.add_argument("--lr", type=float, default=TrainOptions.lr)
+    p.add_argument("--seed", type=int, default=TrainOptions.seed)
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
+    p.add_argument("--checkpoint-every", type=int, default=TrainOptions.checkpoint_every)
+    p.add_argument("--device", choices=DEVICE_CHOICES)
+
+
+def train_options(args: argparse.Namespace) -> TrainOptions:
+    return TrainOptions(
+        steps=args.steps,
+        batch_size=args.batch,
+        lr=args.lr,
+        rank=args.rank,
+        alpha=args.alpha if args.alpha is not None else float(args.rank),
+        seed=args.seed,
+        precision=args.precision,
+        checkpoint_every=args.checkpoint_every,
+    )
+
+
+def _registry() -> PriorRegistry:
+    return PriorRegistry(library_home())
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    infos = _registry().list()
+    if args.json:
+        print_json([i.to_json() for i in infos])
+    elif not infos:
+        print("No priors installed. Use 'gen2res models download face' or 'gen2res models import'.")
+    else:
+        for i in infos:
+            print(
+                f"{i.name:<16} {i.kind:<6} {i.resolution}px  {i.parameters / 1e6:7.1f} M params  "
+                f"{i.weights_hash[:12]}  {i.source}"
+            )
+    return 0
+
+
+def cmd_models_import(args: argparse.Namespace) -> int:
+    info = _registry().import_folder(args.path, args.name, args.kind)
+    print(
+        f"Installed prior '{info.name}' ({info.kind}, {info.resolution}px, "
+        f"{info.parameters / 1e6:.1f} M parameters)."
+    )
+    return 0
+
+
+def cmd_models_download(args: argparse.Namespace) -> int:
+    from gen2res_desktop.core.download import download_prior
+
+    bar = TerminalProgress()
+    try:
+        info = download_prior(
+            args.spec, name=args.name, home=library_home(), revision=args.revision, progress=bar
+        )
+    finally:
+        bar.close()
+    print(f"Installed prior '{info.name}' ({info.kind}, {info.resolution}px) from {info.source}.")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    options = train_options(args)
+    bar = TerminalProgress()
+    try:
+        if args.subject:
+            from gen2res_desktop.library.store import Library
+            from gen2res_desktop.library.training import train_subject
+
+            with Library.open() as lib:
+                record = train_subject(lib, args.subject, options, device=args.device, progress=bar)
+            bar.close()
+            print(f"Adapter for '{args.subject}' ready: {record.file} ({record.steps_done} steps).")
+            return 0
+        if not args.prior or not args.out:
+            raise Gen2ResError("--images needs --prior NAME and --out ADAPTER.safetensors.")
+        from gen2res_desktop.core.training import train_adapter
+
+        images = list_images(args.images)
+        if not images:
+            raise Gen2ResError(f"{args.images}: no images found.")
+        prior = load_prior(_registry().get(args.prior), args.device)
+        result = train_adapter(prior, images, args.out, options, progress=bar)
+    finally:
+        bar.close()
+    loss = (
+        f", final loss {result.meta.final_loss:.4f}" if result.meta.final_loss is not None else ""
+    )
+    print(
+        f"Adapter written to {args.out} ({result.meta.steps_done} steps on {len(images)} images{loss})."
+    )
+    return 0
+
+
+def cmd_album(args: argparse.Namespace) -> int:
+    from gen2res_desktop.core.atomic import atomic_path
+    from gen2res_desktop.core.diffusion import generate_album
+
+    image = load_rgb(args.input)
+    prior = load_prior(_registry().get(args.prior), args.device)
+    settings = AlbumSettings(
+        count=args.count, strength=args.strength, batch_size=args.batch, seed=args.seed
+    )
+    bar = TerminalProgress()
+    try:
+        album = generate_album(prior, image, settings, progress=bar)
+    finally:
+        bar.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for i, img in enumerate(album):
+        with atomic_path(args.out / f"album_{i:02d}.png") as tmp:
+            img.save(tmp, format="PNG")
+    print(f"Wrote {len(album)} album images to {args.out}.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from gen2res_desktop.core.pipeline import SingleOptions
+
+    settings = RestoreSettings(strength=args.strength, steps=args.steps, seed=args.seed)
+    single = None
+    if args.single:
+        single = SingleOptions(
+            album=AlbumSettings(
+                count=args.album_count, strength=args.album_strength, seed=args.seed
+            ),
+            train=TrainOptions(steps=args.train_steps, seed=args.seed),
+        )
+    if args.subject:
+        from gen2res_desktop.cli.restore_photo import restore_whole_photo
+
+        return restore_whole_photo(args, settings, single)
+    if not args.prior:
+        raise Gen2ResError(
+            "Give --prior NAME to restore a crop, or --subject NAME for a whole photo."
+        )
+    if not args.out:
+        raise Gen2ResError("Give --out FILE for the restored image.")
+    if args.adapter is None and single is None and not args.unconstrained:
+        raise Gen2ResError(
+            "Choose how to constrain the prior: --adapter FILE, --single or --unconstrained."
+        )
+    if args.crop:
+        raise Gen2ResError("--crop applies to whole photos (with --subject).")
+    return _restore_crop_file(args, settings, single)
+
+
+def _restore_crop_file(args: argparse.Namespace, settings: RestoreSettings, single) -> int:
+    from gen2res_desktop.core.atomic import atomic_path
+    from gen2res_desktop.core.pipeline import restore_crop
+
+    image = load_rgb(Path(args.input))
+    prior = load_prior(_registry().get(args.prior), args.device)
+    bar = TerminalProgress()
+    try:
+        result = restore_crop(
+            prior, image, settings, adapter=args.adapter, single=single, progress=bar
+        )
+    finally:
+        bar.close()
+    fmt = "JPEG" if args.out.suffix.lower() in (".jpg", ".jpeg") else "PNG"
+    with atomic_path(args.out) as tmp:
+        result.save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    print(f"Restored image written to {args.out}.")
+    return 0

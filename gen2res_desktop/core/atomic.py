@@ -35,7 +35,9 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
         raise
 
 
-def atomic_write_bytes(target: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
+def atomic_write_bytes(
+    target: str | os.PathLike[str], data: bytes, *, overwrite: bool = True
+) -> Path:
     with atomic_path(target, overwrite=overwrite) as tmp:
         tmp.write_bytes(data)
     return Path(target)

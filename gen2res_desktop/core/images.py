@@ -50,7 +50,9 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
     except Gen2ResError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise Gen2ResError(f"{name}: image is too large, refused as a possible decompression bomb.") from e
+        raise Gen2ResError(
+            f"{name}: image is too large, refused as a possible decompression bomb."
+        ) from e
     except UnidentifiedImageError as e:
         raise Gen2ResError(f"{name}: not an image file, or a format that cannot be read.") from e
     except PermissionError as e:
@@ -108,7 +110,18 @@ def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), "RGB")
 
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".heic", ".heif"}
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".webp",
+    ".gif",
+    ".heic",
+    ".heif",
+}
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
@@ -117,6 +130,7 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     if not folder.is_dir():
         raise Gen2ResError(f"{folder}: not a folder.")
     return sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )

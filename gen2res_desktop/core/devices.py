@@ -1,0 +1,100 @@
+"""Choosing the compute device and its precision; turning out-of-memory into advice."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from gen2res_desktop.core.errors import Gen2ResError, OutOfMemory
+
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+
+
+def resolve_device(name: str | None = None) -> torch.device:
+    """CUDA, then Apple MPS, then CPU; or the device the user named (validated)."""
+    if name in (None, "", "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise Gen2ResError(
+            f"Unknown device '{name}'; use one of {', '.join(DEVICE_CHOICES)}."
+        ) from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise Gen2ResError(
+            "No CUDA GPU is available here (or torch was built without CUDA); use --device cpu."
+        )
+    if device.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise Gen2ResError("Apple MPS is not available on this machine; use --device cpu.")
+    return device
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device``; None means plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    if precision != "auto":
+        raise Gen2ResError(f"Unknown precision '{precision}'; use auto, fp32, bf16 or fp16.")
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    # CPU autocast in bf16 is slower than fp32 on most desktop processors.
+    return None
+
+
+@contextlib.contextmanager
+def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
+    if dtype is None:
+        yield
+    else:
+        with torch.autocast(device_type=device.type, dtype=dtype):
+            yield
+
+
+@contextlib.contextmanager
+def oom_as_error(hint: str = "try a smaller batch size, or --device cpu") -> Iterator[None]:
+    try:
+        yield
+    except torch.OutOfMemoryError as e:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise OutOfMemory(f"The GPU ran out of memory: {hint}.") from e
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    """What the settings dialog shows about a device."""
+
+    name: str
+    kind: str
+    memory_gib: float | None
+    warning: str | None
+
+
+def describe_device(name: str | None = None) -> DeviceReport:
+    device = resolve_device(name)
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return DeviceReport(props.name, "cuda", props.total_memory / 2**30, None)
+    if device.type == "mps":
+        return DeviceReport("Apple GPU (MPS)", "mps", None, None)
+    return DeviceReport(
+        "CPU",
+        "cpu",
+        None,
+        "No GPU found: restoring works but is slow, and training an adapter takes hours.",
+    )

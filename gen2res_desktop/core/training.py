@@ -1,0 +1,232 @@
+"""Training a subject's LoRA adapter with the ordinary denoising loss.
+
+Checkpoints every ``checkpoint_every`` steps hold the LoRA weights, optimizer state and
+the data generator's state, so a killed or cancelled run continues exactly where its
+last checkpoint left off when started again with the same settings.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+
+from gen2res_desktop.core.adapters import (
+    DEFAULT_TARGETS,
+    AdapterMeta,
+    attach_lora,
+    lora_state_dict,
+    save_adapter,
+)
+from gen2res_desktop.core.atomic import atomic_path
+from gen2res_desktop.core.devices import autocast, autocast_dtype, oom_as_error
+from gen2res_desktop.core.errors import Cancelled, Gen2ResError
+from gen2res_desktop.core.images import load_rgb, pil_to_tensor, to_rgb
+from gen2res_desktop.core.priors import LoadedPrior
+from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+
+MIN_IMAGES = 1
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    steps: int = 1000
+    batch_size: int = 4
+    lr: float = 1e-4
+    rank: int = 16
+    alpha: float = 16.0
+    targets: tuple[str, ...] = DEFAULT_TARGETS
+    seed: int = 0
+    precision: str = "auto"
+    checkpoint_every: int = 100
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    meta: AdapterMeta
+    path: Path
+    losses: list[float] = field(default_factory=list)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _square(img: Image.Image) -> Image.Image:
+    w, h = img.size
+    if w == h:
+        return img
+    return ImageOps.fit(img, (min(w, h), min(w, h)), Image.Resampling.LANCZOS)
+
+
+def _pixels_hash(img: Image.Image) -> str:
+    h = hashlib.sha256(f"{img.size}".encode())
+    h.update(img.tobytes())
+    return h.hexdigest()
+
+
+def prepare_images(
+    images: Sequence[Image.Image | Path | str], resolution: int
+) -> tuple[torch.Tensor, list[str]]:
+    """Centre-square, resize to the prior's resolution; returns (N, 3, R, R) and pixel hashes."""
+    tensors, hashes = [], []
+    for item in images:
+        img = load_rgb(item) if isinstance(item, str | os.PathLike) else to_rgb(item)
+        img = _square(img)
+        hashes.append(_pixels_hash(img))
+        tensors.append(pil_to_tensor(img, resolution))
+    if len(tensors) < MIN_IMAGES:
+        raise Gen2ResError("No images to train on.")
+    return torch.stack(tensors), hashes
+
+
+def _checkpoint_path(out_path: Path) -> Path:
+    return out_path.with_name(out_path.name + ".ckpt")
+
+
+def _run_key(prior: LoadedPrior, options: TrainOptions, hashes: list[str]) -> str:
+    """What must match for a checkpoint to be resumed (the step count may grow)."""
+    d = asdict(options)
+    d.pop("steps")
+    d.pop("checkpoint_every")
+    d["targets"] = list(options.targets)
+    return json.dumps(
+        {"prior": prior.info.weights_hash, "options": d, "images": hashes}, sort_keys=True
+    )
+
+
+def train_adapter(
+    prior: LoadedPrior,
+    images: Sequence[Image.Image | Path | str],
+    out_path: Path,
+    options: TrainOptions = TrainOptions(),
+    *,
+    image_hashes: Sequence[str] | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> TrainResult:
+    """Train a LoRA adapter on ``images`` and write it to ``out_path`` (atomically).
+
+    ``prior`` is left untouched: training runs on a copy of its UNet. Raises Cancelled
+    when cancelled (the last checkpoint stays, so the same call resumes).
+    """
+    cancel = cancel or CancelToken()
+    out_path = Path(out_path)
+    if options.steps < 1 or options.batch_size < 1:
+        raise Gen2ResError("Steps and batch size must be at least 1.")
+    data, pixel_hashes = prepare_images(images, prior.resolution)
+    hashes = list(image_hashes) if image_hashes is not None else pixel_hashes
+    device = prior.device
+    data = data.to(device)
+    sched = prior.scheduler
+    alphas_cumprod = sched.alphas_cumprod.to(device=device, dtype=torch.float32)
+    n_timesteps = int(sched.config.num_train_timesteps)
+
+    unet = copy.deepcopy(prior.unet)
+    # LoRA init draws from the global RNG: seed it so a run (and its resume) is reproducible
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(options.seed)
+        attach_lora(unet, options.rank, options.alpha, options.targets)
+    unet.to(device).train()
+    params = [p for p in unet.parameters() if p.requires_grad]
+    fused = {"fused": True} if device.type == "cuda" else {}
+    optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.0, **fused)
+    dtype = autocast_dtype(device, options.precision)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    gen = torch.Generator().manual_seed(options.seed)
+
+    key = _run_key(prior, options, hashes)
+    ckpt = _checkpoint_path(out_path)
+    start, created, losses = 0, _now(), []
+    if ckpt.is_file():
+        start, created, losses = _resume(ckpt, key, unet, optim, gen)
+        start = min(start, options.steps)
+
+    def meta(steps_done: int) -> AdapterMeta:
+        return AdapterMeta(
+            prior_name=prior.info.name,
+            prior_hash=prior.info.weights_hash,
+            rank=options.rank,
+            alpha=options.alpha,
+            targets=list(options.targets),
+            steps_done=steps_done,
+            steps_total=options.steps,
+            seed=options.seed,
+            batch_size=options.batch_size,
+            lr=options.lr,
+            image_hashes=hashes,
+            created=created,
+            updated=_now(),
+            final_loss=losses[-1] if losses else None,
+        )
+
+    with oom_as_error(f"try a smaller batch size than {options.batch_size}, or --device cpu"):
+        for step in range(start, options.steps):
+            cancel.check()
+            idx = torch.randint(0, data.shape[0], (options.batch_size,), generator=gen)
+            flip = (torch.rand(options.batch_size, generator=gen) < 0.5).to(device)
+            t = torch.randint(0, n_timesteps, (options.batch_size,), generator=gen)
+            noise = torch.randn((options.batch_size, *data.shape[1:]), generator=gen).to(device)
+            x0 = data[idx.to(device)]
+            x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
+            ab = alphas_cumprod[t.to(device)][:, None, None, None]
+            x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+            with autocast(device, dtype):
+                pred = unet(x_t, t.to(device)).sample
+            loss = F.mse_loss(pred.float(), noise)
+            scaler.scale(loss).backward()
+            scaler.step(optim)
+            scaler.update()
+            optim.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            progress(Progress("train", step + 1, options.steps, loss=losses[-1]))
+            done = step + 1
+            if done % options.checkpoint_every == 0 and done < options.steps:
+                _save_checkpoint(ckpt, key, unet, optim, gen, done, created, losses)
+
+    result_meta = meta(options.steps)
+    save_adapter(unet, out_path, result_meta)
+    ckpt.unlink(missing_ok=True)
+    return TrainResult(result_meta, out_path, losses)
+
+
+def _save_checkpoint(path, key, unet, optim, gen, step, created, losses) -> None:
+    state = {
+        "key": key,
+        "step": step,
+        "created": created,
+        "losses": torch.tensor(losses, dtype=torch.float32),
+        "lora": {k: v.detach().cpu() for k, v in lora_state_dict(unet).items()},
+        "optim": optim.state_dict(),
+        "generator": gen.get_state(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _resume(path, key, unet, optim, gen) -> tuple[int, str, list[float]]:
+    """Load a matching checkpoint; a stale or damaged one is ignored (training starts over)."""
+    from peft import set_peft_model_state_dict
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a damaged checkpoint only costs the progress
+        return 0, _now(), []
+    if state.get("key") != key:
+        return 0, _now(), []
+    set_peft_model_state_dict(unet, state["lora"], adapter_name="default")
+    optim.load_state_dict(state["optim"])
+    gen.set_state(state["generator"])
+    return int(state["step"]), str(state["created"]), state["losses"].tolist()
+
+
+__all__ = ["TrainOptions", "TrainResult", "train_adapter", "prepare_images", "Cancelled"]

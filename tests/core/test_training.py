@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gen2res_desktop.core.adapters import read_adapter_meta, with_adapter
+from gen2res_desktop.core.diffusion import AlbumSettings, RestoreSettings, restore_image
+from gen2res_desktop.core.errors import Cancelled, Gen2ResError
+from gen2res_desktop.core.pipeline import SingleOptions, restore_crop
+from gen2res_desktop.core.priors import load_prior
+from gen2res_desktop.core.progress import CancelToken
+from gen2res_desktop.core.training import TrainOptions, train_adapter
+
+
+@pytest.fixture
+def album(astronaut):
+    # Eight crops of one face, shifted a little: a small "personal album".
+    return [astronaut.crop((140 + 4 * i, 25 + 2 * i, 270 + 4 * i, 155 + 2 * i)) for i in range(8)]
+
+
+def test_training_lowers_loss_and_changes_output(tiny_prior, album, astronaut_face, tmp_path):
+    out = tmp_path / "a.safetensors"
+    result = train_adapter(
+        tiny_prior, album, out, TrainOptions(steps=60, lr=2e-3, batch_size=4, seed=0)
+    )
+    first, last = np.mean(result.losses[:15]), np.mean(result.losses[-15:])
+    assert last < first
+    s = RestoreSettings(strength=60, seed=0)
+    base = restore_image(tiny_prior, astronaut_face, s)
+    adapted = restore_crop(tiny_prior, astronaut_face, s, adapter=out)
+    assert np.abs(np.asarray(base, float) - np.asarray(adapted, float)).mean() > 1.0
+    # the base prior is left untouched by training and by applying an adapter
+    assert restore_image(tiny_prior, astronaut_face, s).tobytes() == base.tobytes()
+
+
+def test_adapter_save_load_identical_outputs(
+    tiny_prior, tiny_registry, album, astronaut_face, tmp_path
+):
+    out = tmp_path / "a.safetensors"
+    train_adapter(tiny_prior, album, out, TrainOptions(steps=10, lr=1e-3))
+    s = RestoreSettings(strength=30, seed=5)
+    a = restore_crop(tiny_prior, astronaut_face, s, adapter=out)
+    fresh = load_prior(tiny_registry.get("tiny"), "cpu")
+    b = restore_crop(fresh, astronaut_face, s, adapter=out)
+    assert a.tobytes() == b.tobytes()
+    meta = read_adapter_meta(out)
+    assert meta.prior_name == "tiny" and meta.prior_hash == tiny_prior.info.weights_hash
+    assert meta.rank == 16 and meta.steps_done == 10 and len(meta.image_hashes) == len(album)
+    assert all(k.startswith(("down_blocks", "up_blocks", "mid_block")) for k in load_file(str(out)))
+
+
+def test_adapter_for_another_prior_is_refused(tiny_prior, tiny_registry, tmp_path, album):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1]))
+    from conftest import save_tiny_prior
+
+    out = tmp_path / "a.safetensors"
+    train_adapter(tiny_prior, album, out, TrainOptions(steps=2))
+    tiny_registry.import_folder(save_tiny_prior(tmp_path / "other", seed=7), "other", "cat")
+    other = load_prior(tiny_registry.get("other"), "cpu")
+    with pytest.raises(Gen2ResError, match="trained for the prior 'tiny'"):
+        with_adapter(other, out)
+
+
+def test_cancel_leaves_no_partial_files(tiny_prior, album, tmp_path):
+    token = CancelToken()
+
+    def progress(p):
+        if p.step == 3:
+            token.cancel()
+
+    work = tmp_path / "adapters"
+    work.mkdir()
+    with pytest.raises(Cancelled):
+        train_adapter(
+            tiny_prior,
+            album,
+            work / "a.safetensors",
+            TrainOptions(steps=50, checkpoint_every=100),
+            progress=progress,
+            cancel=token,
+        )
+    assert list(work.iterdir()) == []
+
+
+def test_interrupted_training_resumes_where_it_stopped(tiny_prior, album, tmp_path):
+    opts = TrainOptions(steps=12, checkpoint_every=4, lr=1e-3, seed=2)
+    full = tmp_path / "full.safetensors"
+    train_adapter(tiny_prior, album, full, opts)
+
+    out = tmp_path / "resumed.safetensors"
+    token = CancelToken()
+
+    def stop_after_six(p):
+        if p.step == 6:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        train_adapter(tiny_prior, album, out, opts, progress=stop_after_six, cancel=token)
+    ckpt = tmp_path / "resumed.safetensors.ckpt"
+    assert ckpt.is_file() and not out.exists()
+
+    steps_seen = []
+    train_adapter(tiny_prior, album, out, opts, progress=lambda p: steps_seen.append(p.step))
+    assert steps_seen[0] == 5  # resumed after the checkpoint at step 4
+    assert not ckpt.exists()
+    a, b = load_file(str(full)), load_file(str(out))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_single_photo_mode_runs_all_stages(tiny_prior, astronaut_face, tmp_path):
+    stages = []
+    single = SingleOptions(
+        album=AlbumSettings(count=4, strength=20, batch_size=4),
+        train=TrainOptions(steps=4),
+        keep_dir=tmp_path / "work",
+    )
+    result = restore_crop(
+        tiny_prior,
+        astronaut_face,
+        RestoreSettings(strength=20),
+        single=single,
+        progress=lambda p: stages.append(p.stage),
+    )
+    assert result.size == astronaut_face.size
+    assert list(dict.fromkeys(stages)) == ["album", "train", "restore"]
+    assert len(list((tmp_path / "work").glob("album_*.png"))) == 4
+
+
+def test_single_photo_mode_cancel_in_album_stage(tiny_prior, astronaut_face):
+    token = CancelToken()
+
+    def progress(p):
+        if p.stage == "album":
+            token.cancel()
+
+    single = SingleOptions(
+        album=AlbumSettings(count=2, strength=20, batch_size=2), train=TrainOptions(steps=2)
+    )
+    with pytest.raises(Cancelled):
+        restore_crop(
+            tiny_prior,
+            astronaut_face,
+            RestoreSettings(strength=20),
+            single=single,
+            progress=progress,
+            cancel=token,
+        )
