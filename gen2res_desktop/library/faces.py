@@ -1,0 +1,58 @@
+"""Faces of library photos: detection stored with descriptors, and subject suggestions.
+
+A face is suggested for the subject whose reference faces lie nearest in dlib's
+descriptor space, when that distance is under 0.6 (dlib's same-person threshold; see
+``core.faces.identity.suggest_subject``). The user confirms suggestions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gen2res_desktop.core.faces import DEFAULT_MAX_SIDE, detect_faces, suggest_subject
+from gen2res_desktop.library.models import FaceData
+from gen2res_desktop.library.store import Library
+
+
+def subject_references(lib: Library) -> dict[str, list[np.ndarray]]:
+    """Reference descriptors per person subject: the faces confirmed as that subject, and
+    the face of each of its reference photos that shows exactly one face."""
+    refs: dict[str, list[np.ndarray]] = {}
+    for subject in lib.list_subjects():
+        if subject.kind != "person":
+            continue
+        descs = [
+            f.descriptor for f in lib.list_faces(subject=subject.name) if f.descriptor is not None
+        ]
+        for photo in lib.list_photos(subject=subject.name, role="reference"):
+            faces = lib.list_faces(photo_id=photo.id)
+            if (
+                len(faces) == 1
+                and faces[0].confirmed_subject is None
+                and faces[0].descriptor is not None
+            ):
+                descs.append(faces[0].descriptor)
+        refs[subject.name] = descs
+    return refs
+
+
+def detect_library_photo(
+    lib: Library, photo_id: int, *, detector: str = "hog", max_side: int = DEFAULT_MAX_SIDE
+):
+    """Detect the faces of a library photo, store them, and store a suggested subject for
+    each. Returns (photo, image, faces, stored faces) with both face lists in one order."""
+    photo = lib.get_photo(photo_id)
+    image = lib.load_photo_rgb(photo)
+    faces = detect_faces(image, detector=detector, with_descriptors=True, max_side=max_side)
+    stored = lib.replace_faces(
+        photo.id,
+        [
+            FaceData(f.box, [(float(x), float(y)) for x, y in f.landmarks], f.descriptor)
+            for f in faces
+        ],
+    )
+    refs = subject_references(lib)
+    for face, record in zip(faces, stored, strict=True):
+        hit = suggest_subject(face.descriptor, refs)
+        lib.set_face_suggestion(record.id, hit[0] if hit else None, hit[1] if hit else None)
+    return photo, image, faces, lib.list_faces(photo_id=photo.id)

@@ -1,0 +1,208 @@
+"""Restoring a whole photo from the library or a file: every face with its subject's adapter.
+
+The CLI's ``gen2res restore --subject`` and the GUI's one-click Restore both call
+:func:`restore_whole_photo`. Faces are matched to subjects by what the user confirmed,
+else by the suggested subject, else (when ``subject`` is given and the photo shows one
+face) that subject. A face with a subject that has a ready adapter is restored with it;
+any other face runs in single-photo mode, which is much slower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from gen2res_desktop.core.atomic import atomic_path
+from gen2res_desktop.core.diffusion import RestoreSettings
+from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.faces import DetectedFace
+from gen2res_desktop.core.images import load_rgb
+from gen2res_desktop.core.photo_restore import FaceOutcome, Region, find_regions, restore_photo
+from gen2res_desktop.core.pipeline import SingleOptions, restore_crop
+from gen2res_desktop.core.priors import LoadedPrior, PriorRegistry, load_prior
+from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from gen2res_desktop.library.faces import detect_library_photo
+from gen2res_desktop.library.models import AdapterRecord, Face, Restoration, Subject
+from gen2res_desktop.library.store import Library
+
+
+@dataclass
+class FacePlan:
+    """How one region is restored: with ``adapter``, or in single-photo mode when None."""
+
+    region: Region
+    subject: Subject | None
+    adapter: AdapterRecord | None
+
+
+@dataclass
+class WholePhotoResult:
+    image: Image.Image
+    faces: list[FaceOutcome]
+    plans: list[FacePlan] = field(default_factory=list)
+    restoration: Restoration | None = None
+
+
+class PriorCache:
+    """Loaded priors by name, so a photo with several faces loads each prior once."""
+
+    def __init__(self, lib: Library, device: str | None) -> None:
+        self.registry = PriorRegistry(lib.home)
+        self.device = device
+        self._loaded: dict[str, LoadedPrior] = {}
+
+    def get(self, name: str) -> LoadedPrior:
+        if name not in self._loaded:
+            self._loaded[name] = load_prior(self.registry.get(name), self.device)
+        return self._loaded[name]
+
+
+def _stored_faces(faces: list[Face]) -> list[DetectedFace]:
+    return [
+        DetectedFace(f.box, np.asarray(f.landmarks, dtype=float), 0.0, f.descriptor) for f in faces
+    ]
+
+
+def plan_faces(
+    lib: Library,
+    regions: list[Region],
+    stored: list[Face] | None,
+    subject: Subject | None,
+    *,
+    force_single: bool,
+) -> list[FacePlan]:
+    """Pick a subject and adapter for every region (see the module docstring)."""
+    by_index = {i: f for i, f in enumerate(stored or [])}
+    plans = []
+    for region in regions:
+        face = by_index.get(region.index)
+        who: Subject | None = None
+        name = face and (face.confirmed_subject or face.suggested_subject)
+        if name:
+            who = lib.get_subject(name)
+        elif subject is not None and (len(regions) == 1 or region.face is None):
+            who = subject
+        adapter = None if force_single or who is None else lib.ready_adapter(who)
+        plans.append(FacePlan(region, who, adapter))
+    return plans
+
+
+def restore_whole_photo(
+    lib: Library,
+    source: int | Path,
+    *,
+    subject: str | None = None,
+    settings: RestoreSettings | None = None,
+    single: SingleOptions | None = None,
+    force_single: bool = False,
+    crop: tuple[int, int, int] | None = None,
+    detector: str = "hog",
+    device: str | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> WholePhotoResult:
+    """Restore a library photo (``source`` an id: the result is recorded as a restoration)
+    or an image file (nothing recorded; the caller saves ``result.image``)."""
+    cancel = cancel or CancelToken()
+    settings = settings or RestoreSettings()
+    subj = lib.get_subject(subject) if subject else None
+    photo_id = source if isinstance(source, int) else None
+    stored: list[Face] | None = None
+    if photo_id is not None:
+        photo = lib.get_photo(photo_id)
+        name = photo.original_name
+        if subj is None and crop is None:
+            subj = _only_subject(lib, photo_id)
+        if crop is None and (subj is None or subj.kind == "person"):
+            _, image, _, stored = detect_library_photo(lib, photo_id, detector=detector)
+        else:
+            image = lib.load_photo_rgb(photo)
+    else:
+        image, name = load_rgb(source), Path(source).name
+    if subj is None and crop is None and stored is None:
+        raise Gen2ResError("Say whose photo this is with --subject NAME.")
+
+    priors = PriorCache(lib, device)
+    kind = subj.kind if subj else "person"
+    base = priors.get(subj.prior if subj else "face")
+    regions = find_regions(
+        image,
+        kind=kind,
+        resolution=base.resolution,
+        crop=crop,
+        detector=detector,
+        faces=_stored_faces(stored) if stored is not None else None,
+        name=name,
+    )
+    plans = plan_faces(lib, regions, stored, subj, force_single=force_single)
+    if subj is not None and not force_single and single is None:
+        missing = [p for p in plans if p.subject is subj and p.adapter is None]
+        if missing:
+            raise Gen2ResError(
+                f"'{subj.name}' has no trained adapter yet: run 'gen2res train --subject "
+                f"{subj.name}', or restore with --single (single-photo mode, much slower)."
+            )
+    by_index = {p.region.index: p for p in plans}
+    single = single or SingleOptions()
+
+    def restore_fn(crop_img: Image.Image, index: int) -> Image.Image:
+        plan = by_index[index]
+        prior = priors.get(plan.subject.prior if plan.subject else base.info.name)
+        return restore_crop(
+            prior,
+            crop_img,
+            settings,
+            adapter=plan.adapter.path if plan.adapter else None,
+            single=None if plan.adapter else single,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    result = restore_photo(image, regions, restore_fn, progress=progress, cancel=cancel)
+    outcome = WholePhotoResult(result.image, result.faces, plans)
+    if photo_id is not None:
+        outcome.restoration = _record(lib, photo_id, outcome, settings, subj)
+    progress(Progress("done", 1, 1, "Restored"))
+    return outcome
+
+
+def _only_subject(lib: Library, photo_id: int) -> Subject | None:
+    links = lib.photo_subjects(photo_id)
+    names = {link.subject for link in links}
+    return lib.get_subject(names.pop()) if len(names) == 1 else None
+
+
+def _record(
+    lib: Library,
+    photo_id: int,
+    outcome: WholePhotoResult,
+    settings: RestoreSettings,
+    subject: Subject | None,
+) -> Restoration:
+    out = lib.restoration_path_for(photo_id, settings.seed)
+    with atomic_path(out) as tmp:
+        outcome.image.save(tmp, format="PNG")
+    adapters = [p.adapter for p in outcome.plans if p.adapter is not None]
+    info = asdict(settings)
+    info["faces"] = [
+        {
+            "box": list(p.region.box),
+            "subject": p.subject.name if p.subject else None,
+            "adapter": p.adapter.id if p.adapter else None,
+            "mode": "adapter" if p.adapter else "single-photo",
+        }
+        for p in outcome.plans
+    ]
+    scores = [f.identity_score for f in outcome.faces if f.identity_score is not None]
+    return lib.add_restoration(
+        photo_id,
+        subject.name if subject else None,
+        adapters[0].id if adapters else None,
+        info,
+        settings.seed,
+        out,
+        scores or None,
+    )

@@ -1,0 +1,34 @@
+"""The speed benchmark runs end to end at its smoke scale (no timing assertions)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_speed_benchmark_smoke(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "speed.py"),
+            "--scale",
+            "smoke",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads((tmp_path / "speed_smoke_cpu.json").read_text())
+    stages = [row["stage"] for row in data["rows"]]
+    assert any(s.startswith("forward, batch 16") for s in stages)
+    assert any(s.startswith("single-photo mode end to end (paper") for s in stages)
+    assert all(row["value"] > 0 for row in data["rows"])
+    assert data["device_type"] == "cpu" and data["torch"]
+    assert (tmp_path / "speed_smoke_cpu.md").read_text().startswith("# Speed benchmark")
