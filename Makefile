@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test install install-test lint clean
+.PHONY: run test install install-test lint clean package
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ test: install-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: install-test
-	$(VENV)/bin/ruff check gen2res_desktop tests benchmarks
-	$(VENV)/bin/ruff format --check gen2res_desktop tests benchmarks
+	$(VENV)/bin/ruff check gen2res_desktop tests benchmarks packaging
+	$(VENV)/bin/ruff format --check gen2res_desktop tests benchmarks packaging
+
+# A self-contained app folder in dist/Gen2Res (PyInstaller; see packaging/README.md).
+package: install
+	packaging/build.sh --python $(PY)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

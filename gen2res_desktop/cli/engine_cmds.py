@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from gen2res_desktop.cli.output import TerminalProgress, print_json
-from gen2res_desktop.core.devices import DEVICE_CHOICES
-from gen2res_desktop.core.diffusion import AlbumSettings, RestoreSettings
+from gen2res_desktop.core import defaults
+from gen2res_desktop.core.defaults import DEVICE_CHOICES, PRIOR_KINDS
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import list_images, load_rgb
 from gen2res_desktop.core.paths import library_home
-from gen2res_desktop.core.priors import PRIOR_KINDS, PriorRegistry, load_prior
-from gen2res_desktop.core.training import TrainOptions
+
+# torch, diffusers and peft load inside the commands that need them: listing photos
+# or subjects should not pay seconds of start-up for the engine.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,16 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--subject", help="a library subject: learns from its reference photos")
     p.add_argument("--prior", help="prior name (with --images)")
     p.add_argument("--out", type=Path, help="adapter file to write (with --images)")
-    _add_train_options(p, steps=TrainOptions.steps)
+    _add_train_options(p, steps=defaults.TRAIN_STEPS)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("album", help="generate a generative album from one photo")
     p.add_argument("input", type=Path)
     p.add_argument("--prior", required=True)
     p.add_argument("--out", type=Path, required=True, help="folder for the album images")
-    p.add_argument("--count", type=int, default=AlbumSettings.count)
-    p.add_argument("--strength", type=int, default=AlbumSettings.strength)
-    p.add_argument("--batch", type=int, default=AlbumSettings.batch_size)
+    p.add_argument("--count", type=int, default=defaults.ALBUM_COUNT)
+    p.add_argument("--strength", type=int, default=defaults.ALBUM_STRENGTH)
+    p.add_argument("--batch", type=int, default=defaults.ALBUM_BATCH)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=DEVICE_CHOICES)
     p.set_defaults(func=cmd_album)
@@ -70,11 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--single", action="store_true", help="single-photo mode (generative album)")
     how.add_argument("--unconstrained", action="store_true", help="the prior alone (no adapter)")
     p.add_argument("--crop", help="X,Y,SIZE square around the subject (pets)")
-    p.add_argument("--album-count", type=int, default=AlbumSettings.count)
-    p.add_argument("--album-strength", type=int, default=AlbumSettings.strength)
-    p.add_argument("--train-steps", type=int, default=500)
+    p.add_argument("--album-count", type=int, default=defaults.ALBUM_COUNT)
+    p.add_argument("--album-strength", type=int, default=defaults.ALBUM_STRENGTH)
+    p.add_argument("--train-steps", type=int, default=defaults.SINGLE_TRAIN_STEPS)
     p.add_argument(
-        "--strength", type=int, default=RestoreSettings.strength, help="noise level K (1..1000)"
+        "--strength", type=int, default=defaults.STRENGTH, help="noise level K (1..1000)"
     )
     p.add_argument("--steps", type=int, help="sampler steps (default: all K ancestral steps)")
     p.add_argument("--seed", type=int, default=0)
@@ -86,17 +87,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_train_options(p: argparse.ArgumentParser, *, steps: int) -> None:
     p.add_argument("--steps", type=int, default=steps)
-    p.add_argument("--rank", type=int, default=TrainOptions.rank)
+    p.add_argument("--rank", type=int, default=defaults.LORA_RANK)
     p.add_argument("--alpha", type=float, help="LoRA alpha (default: the rank)")
-    p.add_argument("--batch", type=int, default=TrainOptions.batch_size)
-    p.add_argument("--lr", type=float, default=TrainOptions.lr)
-    p.add_argument("--seed", type=int, default=TrainOptions.seed)
+    p.add_argument("--batch", type=int, default=defaults.TRAIN_BATCH)
+    p.add_argument("--lr", type=float, default=defaults.TRAIN_LR)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
-    p.add_argument("--checkpoint-every", type=int, default=TrainOptions.checkpoint_every)
+    p.add_argument("--checkpoint-every", type=int, default=defaults.CHECKPOINT_EVERY)
     p.add_argument("--device", choices=DEVICE_CHOICES)
 
 
-def train_options(args: argparse.Namespace) -> TrainOptions:
+def train_options(args: argparse.Namespace):
+    from gen2res_desktop.core.training import TrainOptions
+
     return TrainOptions(
         steps=args.steps,
         batch_size=args.batch,
@@ -109,8 +112,16 @@ def train_options(args: argparse.Namespace) -> TrainOptions:
     )
 
 
-def _registry() -> PriorRegistry:
+def _registry():
+    from gen2res_desktop.core.priors import PriorRegistry
+
     return PriorRegistry(library_home())
+
+
+def _load_prior(name: str, device: str | None):
+    from gen2res_desktop.core.priors import load_prior
+
+    return load_prior(_registry().get(name), device)
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -162,7 +173,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             with Library.open() as lib:
                 record = train_subject(lib, args.subject, options, device=args.device, progress=bar)
             bar.close()
-            print(f"Adapter for '{args.subject}' ready: {record.file} ({record.steps_done} steps).")
+            print(f"Adapter for '{args.subject}' ready: {record.path} ({record.steps_done} steps).")
             return 0
         if not args.prior or not args.out:
             raise Gen2ResError("--images needs --prior NAME and --out ADAPTER.safetensors.")
@@ -171,7 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         images = list_images(args.images)
         if not images:
             raise Gen2ResError(f"{args.images}: no images found.")
-        prior = load_prior(_registry().get(args.prior), args.device)
+        prior = _load_prior(args.prior, args.device)
         result = train_adapter(prior, images, args.out, options, progress=bar)
     finally:
         bar.close()
@@ -186,10 +197,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_album(args: argparse.Namespace) -> int:
     from gen2res_desktop.core.atomic import atomic_path
-    from gen2res_desktop.core.diffusion import generate_album
+    from gen2res_desktop.core.diffusion import AlbumSettings, generate_album
 
     image = load_rgb(args.input)
-    prior = load_prior(_registry().get(args.prior), args.device)
+    prior = _load_prior(args.prior, args.device)
     settings = AlbumSettings(
         count=args.count, strength=args.strength, batch_size=args.batch, seed=args.seed
     )
@@ -207,7 +218,9 @@ def cmd_album(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from gen2res_desktop.core.diffusion import AlbumSettings, RestoreSettings
     from gen2res_desktop.core.pipeline import SingleOptions
+    from gen2res_desktop.core.training import TrainOptions
 
     settings = RestoreSettings(strength=args.strength, steps=args.steps, seed=args.seed)
     single = None
@@ -237,12 +250,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return _restore_crop_file(args, settings, single)
 
 
-def _restore_crop_file(args: argparse.Namespace, settings: RestoreSettings, single) -> int:
+def _restore_crop_file(args: argparse.Namespace, settings, single) -> int:
     from gen2res_desktop.core.atomic import atomic_path
     from gen2res_desktop.core.pipeline import restore_crop
 
     image = load_rgb(Path(args.input))
-    prior = load_prior(_registry().get(args.prior), args.device)
+    prior = _load_prior(args.prior, args.device)
     bar = TerminalProgress()
     try:
         result = restore_crop(

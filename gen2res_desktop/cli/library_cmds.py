@@ -140,8 +140,8 @@ def cmd_library_jobs(args: argparse.Namespace) -> int:
         print_json(jobs)
         return 0
     for j in jobs:
-        error = f"  {j.error}" if j.error else ""
-        print(f"{j.id:>5}  {j.kind:<8} {j.state:<12} {j.progress}/{j.total}  {j.started}{error}")
+        note = j.error or j.message
+        print(f"{j.id:>5}  {j.kind:<8} {j.state:<12} {j.progress}/{j.total}  {j.started}  {note}")
     return 0
 
 

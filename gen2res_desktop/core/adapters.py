@@ -23,10 +23,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from gen2res_desktop.core.atomic import atomic_path
+from gen2res_desktop.core.defaults import LORA_TARGETS
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.priors import LoadedPrior
 
-DEFAULT_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
+DEFAULT_TARGETS = LORA_TARGETS
 ADAPTER_NAME = "default"
 _META_KEY = "gen2res_adapter"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -26,13 +27,27 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
         if overwrite:
             os.replace(tmp, target)
         else:
-            # link() fails if target exists, so two writers can't clobber each other
-            os.link(tmp, target)
-            tmp.unlink()
+            _place_new(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _place_new(tmp: Path, target: Path) -> None:
+    """Move ``tmp`` to ``target`` only if ``target`` does not exist yet."""
+    try:
+        # link() fails if target exists, so two writers cannot clobber each other
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        # FAT/exFAT cards and some network shares have no hard links: check, then rename
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "File exists", str(target)) from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
 
 
 def atomic_write_bytes(

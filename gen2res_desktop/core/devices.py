@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
+from gen2res_desktop.core.defaults import DEVICE_CHOICES
 from gen2res_desktop.core.errors import Gen2ResError, OutOfMemory
-
-DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
 
 def resolve_device(name: str | None = None) -> torch.device:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from gen2res_desktop.core import defaults
 from gen2res_desktop.core.devices import autocast, autocast_dtype, oom_as_error
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import pil_to_tensor, tensor_to_pil
@@ -25,18 +26,18 @@ from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallbac
 
 @dataclass(frozen=True)
 class RestoreSettings:
-    strength: int = 200
-    steps: int | None = None  # None: all K ancestral steps, as in the paper
+    strength: int = defaults.STRENGTH
+    steps: int | None = defaults.RESTORE_STEPS  # None: all K ancestral steps
     seed: int = 0
 
 
 @dataclass(frozen=True)
 class AlbumSettings:
-    count: int = 16
-    strength: int = 400
-    guidance_every: int = 10
-    guidance_scale: float = 0.3
-    batch_size: int = 16
+    count: int = defaults.ALBUM_COUNT
+    strength: int = defaults.ALBUM_STRENGTH
+    guidance_every: int = defaults.GUIDANCE_EVERY
+    guidance_scale: float = defaults.GUIDANCE_SCALE
+    batch_size: int = defaults.ALBUM_BATCH
     seed: int = 0
 
 

@@ -8,12 +8,22 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gen2res_desktop.core.errors import Gen2ResError
+
+if TYPE_CHECKING:
+    import torch
+
+try:  # HEIC/HEIF (phones) when the optional pillow-heif is installed
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:
+    pass
 
 # Larger than any scan a family is likely to have (a 600 dpi A3 page is ~70 MP), small
 # enough that a crafted file cannot exhaust memory.
@@ -97,6 +107,8 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
 
 def pil_to_tensor(img: Image.Image, size: int | None = None) -> torch.Tensor:
     """RGB PIL image -> float tensor (3, H, W) in [-1, 1], optionally resized to size x size."""
+    import torch
+
     img = to_rgb(img)
     if size is not None and img.size != (size, size):
         img = img.resize((size, size), Image.Resampling.LANCZOS)
@@ -106,6 +118,8 @@ def pil_to_tensor(img: Image.Image, size: int | None = None) -> torch.Tensor:
 
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     """Tensor (3, H, W) in [-1, 1] -> RGB PIL image (rounded, not truncated)."""
+    import torch
+
     arr = ((x.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
     return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), "RGB")
 

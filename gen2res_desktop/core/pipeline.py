@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from gen2res_desktop.core import defaults
 from gen2res_desktop.core.adapters import with_adapter
 from gen2res_desktop.core.diffusion import (
     AlbumSettings,
@@ -26,7 +27,9 @@ class SingleOptions:
     """Single-photo mode: a generative album, an adapter trained on it, then restore."""
 
     album: AlbumSettings = field(default_factory=AlbumSettings)
-    train: TrainOptions = field(default_factory=lambda: TrainOptions(steps=500))
+    train: TrainOptions = field(
+        default_factory=lambda: TrainOptions(steps=defaults.SINGLE_TRAIN_STEPS)
+    )
     keep_dir: Path | None = None  # keep album and adapter here (else a temp folder)
 
 

@@ -22,11 +22,11 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from gen2res_desktop.core.atomic import atomic_write_text
+from gen2res_desktop.core.defaults import PRIOR_KINDS
 from gen2res_desktop.core.devices import resolve_device
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.paths import priors_dir
 
-PRIOR_KINDS = ("face", "cat", "dog", "other")
 SUBJECT_PRIOR = {"person": "face", "cat": "cat", "dog": "dog"}
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from gen2res_desktop.core import defaults
 from gen2res_desktop.core.adapters import (
-    DEFAULT_TARGETS,
     AdapterMeta,
     attach_lora,
     lora_state_dict,
@@ -39,15 +39,15 @@ MIN_IMAGES = 1
 
 @dataclass(frozen=True)
 class TrainOptions:
-    steps: int = 1000
-    batch_size: int = 4
-    lr: float = 1e-4
-    rank: int = 16
-    alpha: float = 16.0
-    targets: tuple[str, ...] = DEFAULT_TARGETS
+    steps: int = defaults.TRAIN_STEPS
+    batch_size: int = defaults.TRAIN_BATCH
+    lr: float = defaults.TRAIN_LR
+    rank: int = defaults.LORA_RANK
+    alpha: float = float(defaults.LORA_RANK)
+    targets: tuple[str, ...] = defaults.LORA_TARGETS
     seed: int = 0
     precision: str = "auto"
-    checkpoint_every: int = 100
+    checkpoint_every: int = defaults.CHECKPOINT_EVERY
 
 
 @dataclass(frozen=True)

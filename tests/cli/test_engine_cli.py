@@ -6,8 +6,8 @@ import sys
 
 import pytest
 import torch
-from conftest import make_tiny_unet, save_tiny_prior
 from PIL import Image
+from tiny_models import make_tiny_unet, save_tiny_prior
 
 from gen2res_desktop.cli.main import main
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 import torch
-from conftest import make_tiny_unet, save_tiny_prior
 from fake_hub import COMMIT, FakeHub
+from tiny_models import make_tiny_unet, save_tiny_prior
 
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.priors import PriorRegistry, load_prior

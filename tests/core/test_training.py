@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from tiny_models import save_tiny_prior
 
 from gen2res_desktop.core.adapters import read_adapter_meta, with_adapter
 from gen2res_desktop.core.diffusion import AlbumSettings, RestoreSettings, restore_image
@@ -50,11 +51,6 @@ def test_adapter_save_load_identical_outputs(
 
 
 def test_adapter_for_another_prior_is_refused(tiny_prior, tiny_registry, tmp_path, album):
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1]))
-    from conftest import save_tiny_prior
-
     out = tmp_path / "a.safetensors"
     train_adapter(tiny_prior, album, out, TrainOptions(steps=2))
     tiny_registry.import_folder(save_tiny_prior(tmp_path / "other", seed=7), "other", "cat")

@@ -1,0 +1,335 @@
+"""Importing photos: copy in under the content hash, one bad file never stops the batch.
+
+Per file: the original is read once while it is copied into a temporary file inside the
+library and hashed; known bytes are a duplicate (linked, not stored twice); otherwise the
+copy is fully decoded (so a corrupt, truncated or oversized file is refused with its
+reason), renamed to ``photos/ab/<sha256>.<ext>`` and recorded. The original is only ever
+opened for reading. A failure to write into the library (disk full, read-only) stops the
+batch with a clear error: the photos recorded before it stay, the current one leaves no
+trace.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from gen2res_desktop.core.errors import Cancelled, Gen2ResError
+from gen2res_desktop.core.images import IMAGE_SUFFIXES, open_image
+from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from gen2res_desktop.library.models import ImportedFile, ImportSummary, SkippedFile
+from gen2res_desktop.library.store import Library, _check_role, now
+
+_CHUNK = 1 << 20
+# Files operating systems drop into photo folders; not worth a line in the summary.
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"}
+_EXTENSIONS = {
+    "JPEG": ".jpg",
+    "MPO": ".jpg",
+    "PNG": ".png",
+    "TIFF": ".tif",
+    "BMP": ".bmp",
+    "DIB": ".bmp",
+    "WEBP": ".webp",
+    "GIF": ".gif",
+    "HEIF": ".heic",
+    "AVIF": ".avif",
+}
+_TAG_ORIENTATION = 0x0112
+_TAG_MAKE = 0x010F
+_TAG_MODEL = 0x0110
+_TAG_DATETIME = 0x0132
+_TAG_SOFTWARE = 0x0131
+_TAG_EXIF_IFD = 0x8769
+_TAG_DATETIME_ORIGINAL = 0x9003
+
+
+class _Skip(Exception):
+    """This file cannot be imported; the batch goes on."""
+
+
+@dataclass(frozen=True)
+class _Described:
+    format: str
+    mode: str
+    width: int
+    height: int
+    taken: str | None
+    exif: dict
+
+
+def collect_files(
+    paths: Sequence[Path], library_home: Path
+) -> tuple[list[Path], list[SkippedFile], list[SkippedFile]]:
+    """Expand folders recursively into candidate files, in a stable order.
+
+    Files named explicitly are always tried, whatever their suffix. Inside folders only
+    image suffixes are tried, other files are listed as ignored; hidden files, system
+    files and the library folder itself are left out.
+    Returns (candidates, names that cannot be imported, ignored files).
+    """
+    files: list[Path] = []
+    missing: list[SkippedFile] = []  # not found, or inside the library
+    ignored: list[SkippedFile] = []
+    home = os.path.realpath(library_home)
+    for raw in paths:
+        path = Path(raw)
+        real = os.path.realpath(path)
+        if real == home or real.startswith(home + os.sep):
+            # Its photos are already in; its thumbnails and results are not new photos.
+            missing.append(SkippedFile(path, "this is inside the library folder"))
+        elif path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(
+                    d
+                    for d in dirnames
+                    if not d.startswith(".") and os.path.realpath(os.path.join(dirpath, d)) != home
+                )
+                for name in sorted(filenames):
+                    if name.startswith(".") or name.lower() in _SYSTEM_FILES:
+                        continue
+                    suffix = Path(name).suffix.lower()
+                    if suffix in IMAGE_SUFFIXES:
+                        files.append(Path(dirpath) / name)
+                    else:
+                        reason = f"not a photo file type ({suffix or 'no extension'})"
+                        ignored.append(SkippedFile(Path(dirpath) / name, reason))
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(SkippedFile(path, "not found (or not accessible)"))
+    return files, missing, ignored
+
+
+def _read_reason(e: OSError) -> str:
+    if isinstance(e, PermissionError):
+        return "cannot read the file (permission denied)"
+    if isinstance(e, FileNotFoundError):
+        return "the file disappeared before it could be read"
+    return f"cannot read the file ({e.strerror or e})"
+
+
+def _copy_into(src: Path, dst: Path) -> tuple[str, int]:
+    """Copy ``src`` to the new file ``dst``, returning (sha256, size).
+
+    Problems reading ``src`` raise _Skip; problems writing ``dst`` raise OSError.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        fin = open(src, "rb")
+    except OSError as e:
+        raise _Skip(_read_reason(e)) from e
+    with fin, open(dst, "xb") as fout:
+        while True:
+            try:
+                chunk = fin.read(_CHUNK)
+            except OSError as e:
+                raise _Skip(_read_reason(e)) from e
+            if not chunk:
+                break
+            digest.update(chunk)
+            fout.write(chunk)
+            size += len(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    return digest.hexdigest(), size
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = str(value).replace("\x00", "").strip()
+    return text or None
+
+
+def _iso_date(exif_date: str | None) -> str | None:
+    """'1987:06:05 14:30:00' -> '1987-06-05T14:30:00'; anything else is kept as written."""
+    if not exif_date:
+        return None
+    parts = exif_date.split(" ", 1)
+    if len(parts) == 2 and len(parts[0]) == 10 and parts[0][4] == ":" and parts[0][7] == ":":
+        return parts[0].replace(":", "-") + "T" + parts[1]
+    return exif_date
+
+
+def describe(img: Image.Image) -> _Described:
+    """Format, mode, displayed size and an EXIF summary of a decoded image."""
+    summary: dict[str, object] = {}
+    orientation = 1
+    taken = None
+    try:
+        exif = img.getexif()
+        orientation = int(exif.get(_TAG_ORIENTATION, 1) or 1)
+        sub = exif.get_ifd(_TAG_EXIF_IFD)
+        taken = _iso_date(_text(sub.get(_TAG_DATETIME_ORIGINAL)) or _text(exif.get(_TAG_DATETIME)))
+        for key, tag in (("make", _TAG_MAKE), ("model", _TAG_MODEL), ("software", _TAG_SOFTWARE)):
+            value = _text(exif.get(tag))
+            if value:
+                summary[key] = value[:200]
+    except Exception:  # noqa: BLE001 - a damaged EXIF block loses the summary, not the photo
+        orientation = 1
+    if orientation != 1:
+        summary["orientation"] = orientation
+    if taken:
+        summary["taken"] = taken
+    w, h = img.size
+    if orientation in (5, 6, 7, 8):
+        w, h = h, w
+    return _Described(img.format or "unknown", img.mode, w, h, taken, summary)
+
+
+def _library_error(lib: Library, e: OSError, summary: ImportSummary) -> Gen2ResError:
+    kept = len(summary.imported)
+    tail = f" The {kept} photos imported before it were kept." if kept else " Nothing was imported."
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        head = f"The library disk is full ({lib.home})."
+    elif e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        head = f"The library folder {lib.home} is read-only; Gen2Res cannot store photos there."
+    else:
+        head = f"Cannot write into the library folder {lib.home} ({e.strerror or e})."
+    return Gen2ResError(head + tail)
+
+
+def _import_one(
+    lib: Library, src: Path, job_id: int, subject_id: int | None, role: str | None
+) -> tuple[bool, int]:
+    """Returns (is_new, photo_id); raises _Skip or (for the library's disk) OSError."""
+    tmp = lib.photos_dir / f".import-{job_id}-{uuid.uuid4().hex}.part"
+    try:
+        digest, size = _copy_into(src, tmp)
+        existing = lib._photo_id_by_hash(digest)
+        if existing is not None:
+            if subject_id is not None:
+                with lib._write() as c:
+                    lib._link(c, existing, subject_id, role)
+            return False, existing
+        try:
+            with open_image(tmp) as img:
+                info = describe(img)
+        except Gen2ResError as e:
+            # The messages name the file they read: ours is a temporary name.
+            reason = str(e)
+            raise _Skip(
+                reason.split(": ", 1)[1] if reason.startswith(tmp.name + ": ") else reason
+            ) from e
+        except Exception as e:  # noqa: BLE001 - whatever a decoder throws, the batch goes on
+            raise _Skip(f"the image could not be decoded ({type(e).__name__}: {e})") from e
+        ext = _EXTENSIONS.get(info.format, src.suffix.lower()[:8] or ".img")
+        final = lib.photos_dir / digest[:2] / f"{digest}{ext}"
+        rel = lib.relative(final)
+        final.parent.mkdir(exist_ok=True)
+        lib._set_pending(job_id, rel)
+        os.replace(tmp, final)
+        try:
+            with lib._write() as c:
+                cur = c.execute(
+                    "INSERT INTO photos (hash, file, original_name, original_path, imported, size, format, "
+                    "width, height, mode, taken, exif) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        digest,
+                        rel,
+                        src.name,
+                        os.path.abspath(src),
+                        now(),
+                        size,
+                        info.format,
+                        info.width,
+                        info.height,
+                        info.mode,
+                        info.taken,
+                        json.dumps(info.exif, ensure_ascii=False, sort_keys=True),
+                    ],
+                )
+                photo_id = int(cur.lastrowid)
+                if subject_id is not None:
+                    lib._link(c, photo_id, subject_id, role)
+                c.execute("UPDATE jobs SET pending_file = NULL WHERE id = ?", [job_id])
+        except sqlite3.IntegrityError as e:
+            photo_id = lib._photo_id_by_hash(digest)
+            if photo_id is None:  # the subject was removed meanwhile
+                final.unlink(missing_ok=True)
+                raise Gen2ResError(f"The library changed during the import ({e}).") from e
+            # Another process stored the same bytes a moment ago; the file is identical.
+            if subject_id is not None:
+                with lib._write() as c:
+                    lib._link(c, photo_id, subject_id, role)
+            return False, photo_id
+        except BaseException:
+            # The row never came, so the file must not stay behind as an orphan.
+            if lib._photo_id_by_hash(digest) is None:
+                final.unlink(missing_ok=True)
+            raise
+        return True, photo_id
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def import_paths(
+    lib: Library,
+    paths: Sequence[Path],
+    *,
+    subject: str | None = None,
+    role: str | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> ImportSummary:
+    """Import files and folders; returns what happened to each file.
+
+    With ``subject`` (and ``role``), every imported or already-known photo is tagged.
+    A cancel stops between files and keeps what was imported (``summary.cancelled``).
+    """
+    cancel = cancel or CancelToken()
+    if (subject is None) != (role is None):
+        raise Gen2ResError("Give both a subject and a role (reference or restore), or neither.")
+    subject_id = lib.get_subject(subject).id if subject is not None else None
+    if role is not None:
+        _check_role(role)
+    files, missing, ignored = collect_files(paths, lib.home)
+    total = len(files) + len(missing)
+    job_id = lib.start_job("import", total=total)
+    summary = ImportSummary(job_id=job_id, total=total, skipped=list(missing), ignored=ignored)
+    try:
+        for i, src in enumerate(files):
+            cancel.check()
+            try:
+                is_new, photo_id = _import_one(lib, src, job_id, subject_id, role)
+            except _Skip as e:
+                summary.skipped.append(SkippedFile(src, str(e)))
+            except OSError as e:
+                raise _library_error(lib, e, summary) from e
+            else:
+                (summary.imported if is_new else summary.duplicates).append(
+                    ImportedFile(src, photo_id)
+                )
+            done = i + 1 + len(missing)
+            lib.update_job(job_id, done, message=src.name)
+            progress(Progress("import", done, total, message=src.name))
+    except Cancelled:
+        summary.cancelled = True
+        lib.finish_job(job_id, "cancelled", message=summary.message())
+        return summary
+    except BaseException as e:
+        # Finishing the job may fail too (a full disk); the next open marks it interrupted.
+        try:
+            lib.finish_job(
+                job_id,
+                "cancelled" if isinstance(e, KeyboardInterrupt) else "failed",
+                str(e) or repr(e),
+            )
+        except Gen2ResError:
+            pass
+        raise
+    lib.finish_job(job_id, "done", message=summary.message())
+    return summary

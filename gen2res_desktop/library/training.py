@@ -1,0 +1,167 @@
+"""Training a subject's adapter on its reference photos, recorded as a job and an adapter row."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from gen2res_desktop.core.errors import Cancelled, Gen2ResError
+from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from gen2res_desktop.library.models import AdapterRecord, Subject
+from gen2res_desktop.library.store import Library
+
+if TYPE_CHECKING:
+    from gen2res_desktop.core.training import TrainOptions
+
+MIN_REFERENCE_PHOTOS = 5
+# Training images are shrunk to the prior's resolution anyway (256); keeping 20 full
+# scans in memory until then would cost gigabytes.
+_MAX_SIDE = 1024
+_JOB_UPDATE_SECONDS = 1.0
+
+
+def training_crop(img: Image.Image) -> Image.Image:
+    """The centred square of a photo, at most 1024 pixels a side."""
+    side = min(img.size)
+    left, top = (img.width - side) // 2, (img.height - side) // 2
+    crop = img.crop((left, top, left + side, top + side))
+    if side > _MAX_SIDE:
+        crop = crop.resize((_MAX_SIDE, _MAX_SIDE), Image.Resampling.LANCZOS)
+    return crop
+
+
+def subject_training_images(
+    lib: Library, subject: Subject | str, resolution: int | None = None
+) -> list[Image.Image]:
+    """One training image per usable reference photo.
+
+    A person learns from the aligned face crop (at the prior's ``resolution``) of its face
+    in each reference photo: the face confirmed as the subject, else the one suggested for
+    it, else the photo's only face. A photo where no such face can be aligned is left out.
+    A pet learns from the centre square of each reference photo, which the user frames.
+    """
+    subj = subject if isinstance(subject, Subject) else lib.get_subject(subject)
+    images = []
+    for photo in lib.list_photos(subject=subj.name, role="reference"):
+        try:
+            if subj.kind == "person":
+                crop = _subject_face_crop(lib, photo.id, subj.name, resolution)
+                if crop is not None:
+                    images.append(crop)
+            else:
+                images.append(training_crop(lib.load_photo_rgb(photo)))
+        except Gen2ResError:
+            continue  # a missing or damaged copy is reported by `library check`
+    return images
+
+
+def _subject_face_crop(
+    lib: Library, photo_id: int, subject: str, resolution: int | None
+) -> Image.Image | None:
+    from gen2res_desktop.core.faces import DetectedFace, align_face
+    from gen2res_desktop.core.photo_restore import face_problem
+    from gen2res_desktop.library.faces import detect_library_photo
+
+    faces = lib.list_faces(photo_id=photo_id)
+    if faces:
+        image = lib.load_photo_rgb(photo_id)
+    else:
+        _, image, _, faces = detect_library_photo(lib, photo_id)
+    chosen = (
+        [f for f in faces if f.confirmed_subject == subject]
+        or [f for f in faces if f.confirmed_subject is None and f.suggested_subject == subject]
+        or (faces if len(faces) == 1 and faces[0].confirmed_subject is None else [])
+    )
+    if not chosen:
+        return None
+    f = chosen[0]
+    face = DetectedFace(f.box, np.asarray(f.landmarks, dtype=float), 0.0, f.descriptor)
+    if face_problem(face, image.size) is not None:
+        return None
+    return align_face(image, face, resolution or _MAX_SIDE).crop
+
+
+def train_subject(
+    lib: Library,
+    subject: Subject | str,
+    options: TrainOptions,
+    *,
+    device: str | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> AdapterRecord:
+    """Train (or resume training) the subject's adapter on its reference photos.
+
+    The adapter row is "training" while this runs, "ready" when done, and "cancelled",
+    "failed" or (after a crash, see Library.open) "interrupted" otherwise; the engine's
+    checkpoint beside the adapter file lets the next call resume. Raises Cancelled.
+    """
+    # The engine pulls in torch and diffusers; commands that only list photos should not.
+    from gen2res_desktop.core import priors, training
+
+    cancel = cancel or CancelToken()
+    subj = lib.get_subject(subject.name if isinstance(subject, Subject) else subject)
+    if subj.adapter_state == "training":
+        raise Gen2ResError(f"'{subj.name}' is already being trained.")
+    hashes = lib.reference_hashes(subj)
+    info = priors.PriorRegistry(lib.home).get(subj.prior)
+    images = subject_training_images(lib, subj, info.resolution)
+    if len(images) < MIN_REFERENCE_PHOTOS:
+        what = "face crops" if subj.kind == "person" else "reference photo(s)"
+        raise Gen2ResError(
+            f"'{subj.name}' has {len(images)} usable {what} ({len(hashes)} reference photos "
+            f"tagged); at least {MIN_REFERENCE_PHOTOS} are needed. Tag more good photos of "
+            f"{subj.name} with the role 'reference'"
+            + (
+                ", each showing the face clearly (or confirm the right face)."
+                if subj.kind == "person"
+                else "."
+            )
+        )
+    path = lib.adapter_path_for(subj)
+    job_id = lib.start_job("train", total=options.steps)
+    record = lib.record_adapter(
+        subj,
+        path,
+        info.weights_hash,
+        dataclasses.asdict(options),
+        steps_done=0,
+        status="training",
+        image_hashes=hashes,
+        prior_name=info.name,
+        job_id=job_id,
+    )
+    steps_done = 0
+    last_update = 0.0
+
+    def report(p: Progress) -> None:
+        nonlocal steps_done, last_update
+        progress(p)
+        if p.stage != "train":
+            return
+        steps_done = p.step
+        # A database write per step would slow a GPU run; once a second is plenty.
+        if time.monotonic() - last_update >= _JOB_UPDATE_SECONDS or p.step == p.total:
+            last_update = time.monotonic()
+            lib.update_job(job_id, p.step, p.total)
+
+    try:
+        prior = priors.load_prior(info, device)
+        result = training.train_adapter(
+            prior, images, path, options, image_hashes=hashes, progress=report, cancel=cancel
+        )
+    except Cancelled:
+        lib.set_adapter_status(record.id, "cancelled", steps_done)
+        lib.finish_job(job_id, "cancelled")
+        raise
+    except BaseException as e:
+        lib.set_adapter_status(record.id, "failed", steps_done)
+        lib.finish_job(job_id, "failed", str(e) or repr(e))
+        raise
+    record = lib.set_adapter_status(record.id, "ready", result.meta.steps_done)
+    lib.finish_job(job_id, "done")
+    return record

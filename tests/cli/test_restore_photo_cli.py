@@ -1,0 +1,80 @@
+"""Whole photos from the command line: train a person from the album, restore, record, export."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gen2res_desktop.cli.main import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def family(tmp_path, astronaut, chelsea):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for i in range(5):
+        astronaut.crop((8 * i, 4 * i, 420 + 6 * i, 420 + 6 * i)).save(folder / f"eileen_good_{i}.png")
+    damaged = np.asarray(astronaut, dtype=np.float32)
+    damaged = damaged + np.random.default_rng(0).normal(0, 25, damaged.shape)
+    Image.fromarray(damaged.clip(0, 255).astype(np.uint8)).save(tmp_path / "eileen_damaged.png")
+    chelsea.save(tmp_path / "nobi.png")
+    return folder, tmp_path / "eileen_damaged.png", tmp_path / "nobi.png"
+
+
+def test_train_subject_then_restore_whole_photo(capsys, tiny_registry, family, tmp_path):
+    folder, damaged, _ = family
+    assert run(capsys, "subjects", "add", "Eileen", "--kind", "person", "--prior", "tiny")[0] == 0
+    assert run(capsys, "photos", "import", folder, "--subject", "Eileen", "--role", "reference")[0] == 0
+    code, out, err = run(capsys, "photos", "import", damaged, "--subject", "Eileen", "--role", "restore", "--json")
+    assert code == 0, err
+    photo_id = json.loads(out)["imported"][0]["photo_id"]
+
+    code, out, err = run(capsys, "train", "--subject", "Eileen", "--steps", "4", "--rank", "4")
+    assert code == 0, err
+    assert "Adapter for 'Eileen' ready" in out
+
+    code, out, err = run(capsys, "restore", photo_id, "--subject", "Eileen", "--strength", "20",
+                         "--steps", "4", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["faces"][0]["mode"] == "adapter" and result["faces"][0]["subject"] == "Eileen"
+    assert 0.0 <= result["faces"][0]["identity_score"] <= 1.0
+    rid = result["restoration_id"]
+
+    code, out, _ = run(capsys, "restorations", "list", "--json")
+    assert code == 0 and json.loads(out)[0]["id"] == rid
+    exported = tmp_path / "eileen_restored.jpg"
+    assert run(capsys, "export", rid, "--out", exported)[0] == 0
+    before, after = Image.open(damaged), Image.open(exported)
+    assert after.size == before.size  # full resolution
+    # the restored face region changed; far corners kept (up to JPEG rounding)
+    a, b = np.asarray(before, float), np.asarray(after.convert("RGB"), float)
+    assert np.abs(a[100:180, 180:260] - b[100:180, 180:260]).mean() > 3
+    assert np.abs(a[-60:, -60:] - b[-60:, -60:]).mean() < 4
+
+
+def test_restore_file_needs_adapter_or_single_and_pet_needs_crop(capsys, tiny_registry, family, tmp_path):
+    _, damaged, nobi = family
+    run(capsys, "subjects", "add", "Eileen", "--kind", "person", "--prior", "tiny")
+    run(capsys, "subjects", "add", "Nobi", "--kind", "cat", "--prior", "tiny")
+    code, _, err = run(capsys, "restore", damaged, "--subject", "Eileen", "--out", tmp_path / "x.png")
+    assert code == 1 and "no trained adapter" in err
+    code, _, err = run(capsys, "restore", nobi, "--subject", "Eileen", "--single", "--out", tmp_path / "x.png")
+    assert code == 1 and "No face found in nobi.png" in err and "--crop" in err
+    code, _, err = run(capsys, "restore", nobi, "--subject", "Nobi", "--single", "--out", tmp_path / "x.png")
+    assert code == 1 and "no cat detector" in err
+    code, out, err = run(capsys, "restore", nobi, "--subject", "Nobi", "--single", "--crop", "100,20,180",
+                         "--album-count", "2", "--album-strength", "10", "--train-steps", "2",
+                         "--strength", "10", "--steps", "3", "--out", tmp_path / "nobi_fixed.png")
+    assert code == 0, err
+    assert Image.open(tmp_path / "nobi_fixed.png").size == Image.open(nobi).size
+    assert "identity score n/a" in out
+    code, _, err = run(capsys, "restore", nobi, "--subject", "Nobi", "--crop", "1,2", "--out", tmp_path / "y.png")
+    assert code == 1 and "X,Y,SIZE" in err
