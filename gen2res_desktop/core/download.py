@@ -10,13 +10,13 @@ safetensors) and the download folder is removed.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
+from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.paths import priors_dir
 from gen2res_desktop.core.priors import PriorInfo, PriorRegistry
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -184,11 +184,7 @@ def _verify(path: Path, filename: str, size: int, sibling: object) -> None:
     lfs = getattr(sibling, "lfs", None)
     expected = getattr(lfs, "sha256", None) if lfs is not None else None
     if expected:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        if h.hexdigest() != expected:
+        if sha256_file(path) != expected:
             path.unlink()
             raise Gen2ResError(
                 f"{filename} failed its checksum after download; it was removed, run the "

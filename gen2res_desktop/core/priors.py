@@ -9,7 +9,6 @@ loaded with ``weights_only=True`` and converted to safetensors once, at install.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import re
 import shutil
@@ -25,6 +24,7 @@ from gen2res_desktop.core.atomic import atomic_write_text
 from gen2res_desktop.core.defaults import PRIOR_KINDS
 from gen2res_desktop.core.devices import resolve_device
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.paths import priors_dir
 
 SUBJECT_PRIOR = {"person": "face", "cat": "cat", "dog": "dog"}
@@ -71,14 +71,6 @@ class LoadedPrior:
     @property
     def resolution(self) -> int:
         return self.info.resolution
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _read_json(path: Path) -> dict:
@@ -231,7 +223,7 @@ class PriorRegistry:
                 path=target,
                 resolution=resolution,
                 parameters=_count_parameters(weights),
-                weights_hash=_sha256(weights),
+                weights_hash=sha256_file(weights),
                 source=origin or str(source.resolve()),
                 revision=revision,
                 installed_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

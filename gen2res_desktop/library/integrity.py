@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.library.models import CheckReport
 from gen2res_desktop.library.store import STALE_TEMP_SECONDS, Library, is_temp_name
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _files(folder: Path) -> list[Path]:
@@ -61,7 +53,7 @@ def check_library(
     for i, row in enumerate(photos):
         cancel.check()
         path = known_file(f"photo {row['id']} ({row['original_name']})", row["file"])
-        if path is not None and verify_hashes and file_sha256(path) != row["hash"]:
+        if path is not None and verify_hashes and sha256_file(path) != row["hash"]:
             report.hash_mismatches.append(
                 f"photo {row['id']} ({row['original_name']}): {row['file']}"
             )

@@ -114,8 +114,12 @@ def restore_whole_photo(
     if photo_id is not None:
         photo = lib.get_photo(photo_id)
         name = photo.original_name
-        if subj is None and crop is None:
+        if subj is None:
             subj = _only_subject(lib, photo_id)
+        if crop is not None:
+            lib.set_photo_crop(photo_id, crop)  # remembered for the next restore of this pet
+        elif subj is not None and subj.kind != "person":
+            crop = lib.photo_crop(photo_id)
         if crop is None and (subj is None or subj.kind == "person"):
             _, image, _, stored = detect_library_photo(lib, photo_id, detector=detector)
         else:

@@ -112,7 +112,12 @@ CREATE TABLE restorations (
 CREATE INDEX restorations_photo ON restorations(photo);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# A pet has no detector: the square the user drew around it, "x,y,size" in photo pixels.
+_V3 = """
+ALTER TABLE photos ADD COLUMN crop TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -485,6 +485,29 @@ class Library:
             raise Gen2ResError(f"No photo with id {photo_id}.")
         return self._photo(row)
 
+    def photo_crop(self, photo_id: int) -> tuple[int, int, int] | None:
+        """The square (x, y, size) the user drew around a pet in this photo, if any."""
+        self.get_photo(photo_id)
+        row = self._row("SELECT crop FROM photos WHERE id = ?", [photo_id])
+        if row is None or not row["crop"]:
+            return None
+        x, y, size = (int(v) for v in row["crop"].split(","))
+        return x, y, size
+
+    def set_photo_crop(self, photo_id: int, crop: tuple[int, int, int] | None) -> None:
+        photo = self.get_photo(photo_id)
+        value = None
+        if crop is not None:
+            x, y, size = (int(v) for v in crop)
+            if size <= 0 or x < 0 or y < 0 or x + size > photo.width or y + size > photo.height:
+                raise Gen2ResError(
+                    f"The square ({x}, {y}, {size}) does not fit in the photo "
+                    f"({photo.width} x {photo.height})."
+                )
+            value = f"{x},{y},{size}"
+        with self._write() as c:
+            c.execute("UPDATE photos SET crop = ? WHERE id = ?", [value, photo_id])
+
     def _photo_id_by_hash(self, digest: str) -> int | None:
         row = self._row("SELECT id FROM photos WHERE hash = ?", [digest])
         return None if row is None else int(row["id"])

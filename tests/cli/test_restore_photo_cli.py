@@ -20,7 +20,9 @@ def family(tmp_path, astronaut, chelsea):
     folder = tmp_path / "scans"
     folder.mkdir()
     for i in range(5):
-        astronaut.crop((8 * i, 4 * i, 420 + 6 * i, 420 + 6 * i)).save(folder / f"eileen_good_{i}.png")
+        astronaut.crop((8 * i, 4 * i, 420 + 6 * i, 420 + 6 * i)).save(
+            folder / f"eileen_good_{i}.png"
+        )
     damaged = np.asarray(astronaut, dtype=np.float32)
     damaged = damaged + np.random.default_rng(0).normal(0, 25, damaged.shape)
     Image.fromarray(damaged.clip(0, 255).astype(np.uint8)).save(tmp_path / "eileen_damaged.png")
@@ -31,8 +33,13 @@ def family(tmp_path, astronaut, chelsea):
 def test_train_subject_then_restore_whole_photo(capsys, tiny_registry, family, tmp_path):
     folder, damaged, _ = family
     assert run(capsys, "subjects", "add", "Eileen", "--kind", "person", "--prior", "tiny")[0] == 0
-    assert run(capsys, "photos", "import", folder, "--subject", "Eileen", "--role", "reference")[0] == 0
-    code, out, err = run(capsys, "photos", "import", damaged, "--subject", "Eileen", "--role", "restore", "--json")
+    assert (
+        run(capsys, "photos", "import", folder, "--subject", "Eileen", "--role", "reference")[0]
+        == 0
+    )
+    code, out, err = run(
+        capsys, "photos", "import", damaged, "--subject", "Eileen", "--role", "restore", "--json"
+    )
     assert code == 0, err
     photo_id = json.loads(out)["imported"][0]["photo_id"]
 
@@ -40,8 +47,18 @@ def test_train_subject_then_restore_whole_photo(capsys, tiny_registry, family, t
     assert code == 0, err
     assert "Adapter for 'Eileen' ready" in out
 
-    code, out, err = run(capsys, "restore", photo_id, "--subject", "Eileen", "--strength", "20",
-                         "--steps", "4", "--json")
+    code, out, err = run(
+        capsys,
+        "restore",
+        photo_id,
+        "--subject",
+        "Eileen",
+        "--strength",
+        "20",
+        "--steps",
+        "4",
+        "--json",
+    )
     assert code == 0, err
     result = json.loads(out)
     assert result["faces"][0]["mode"] == "adapter" and result["faces"][0]["subject"] == "Eileen"
@@ -60,21 +77,87 @@ def test_train_subject_then_restore_whole_photo(capsys, tiny_registry, family, t
     assert np.abs(a[-60:, -60:] - b[-60:, -60:]).mean() < 4
 
 
-def test_restore_file_needs_adapter_or_single_and_pet_needs_crop(capsys, tiny_registry, family, tmp_path):
+def test_restore_file_needs_adapter_or_single_and_pet_needs_crop(
+    capsys, tiny_registry, family, tmp_path
+):
     _, damaged, nobi = family
     run(capsys, "subjects", "add", "Eileen", "--kind", "person", "--prior", "tiny")
     run(capsys, "subjects", "add", "Nobi", "--kind", "cat", "--prior", "tiny")
-    code, _, err = run(capsys, "restore", damaged, "--subject", "Eileen", "--out", tmp_path / "x.png")
+    code, _, err = run(
+        capsys, "restore", damaged, "--subject", "Eileen", "--out", tmp_path / "x.png"
+    )
     assert code == 1 and "no trained adapter" in err
-    code, _, err = run(capsys, "restore", nobi, "--subject", "Eileen", "--single", "--out", tmp_path / "x.png")
+    code, _, err = run(
+        capsys, "restore", nobi, "--subject", "Eileen", "--single", "--out", tmp_path / "x.png"
+    )
     assert code == 1 and "No face found in nobi.png" in err and "--crop" in err
-    code, _, err = run(capsys, "restore", nobi, "--subject", "Nobi", "--single", "--out", tmp_path / "x.png")
+    code, _, err = run(
+        capsys, "restore", nobi, "--subject", "Nobi", "--single", "--out", tmp_path / "x.png"
+    )
     assert code == 1 and "no cat detector" in err
-    code, out, err = run(capsys, "restore", nobi, "--subject", "Nobi", "--single", "--crop", "100,20,180",
-                         "--album-count", "2", "--album-strength", "10", "--train-steps", "2",
-                         "--strength", "10", "--steps", "3", "--out", tmp_path / "nobi_fixed.png")
+    code, out, err = run(
+        capsys,
+        "restore",
+        nobi,
+        "--subject",
+        "Nobi",
+        "--single",
+        "--crop",
+        "100,20,180",
+        "--album-count",
+        "2",
+        "--album-strength",
+        "10",
+        "--train-steps",
+        "2",
+        "--strength",
+        "10",
+        "--steps",
+        "3",
+        "--out",
+        tmp_path / "nobi_fixed.png",
+    )
     assert code == 0, err
     assert Image.open(tmp_path / "nobi_fixed.png").size == Image.open(nobi).size
     assert "identity score n/a" in out
-    code, _, err = run(capsys, "restore", nobi, "--subject", "Nobi", "--crop", "1,2", "--out", tmp_path / "y.png")
+    code, _, err = run(
+        capsys, "restore", nobi, "--subject", "Nobi", "--crop", "1,2", "--out", tmp_path / "y.png"
+    )
     assert code == 1 and "X,Y,SIZE" in err
+
+
+def test_a_pets_crop_box_is_remembered_in_the_library(capsys, tiny_registry, family, tmp_path):
+    from gen2res_desktop.library import Library
+
+    _, _, nobi = family
+    run(capsys, "subjects", "add", "Nobi", "--kind", "cat", "--prior", "tiny")
+    code, out, _ = run(
+        capsys, "photos", "import", nobi, "--subject", "Nobi", "--role", "restore", "--json"
+    )
+    photo_id = json.loads(out)["imported"][0]["photo_id"]
+    fast = [
+        "--single",
+        "--album-count",
+        "1",
+        "--album-strength",
+        "5",
+        "--train-steps",
+        "1",
+        "--strength",
+        "5",
+        "--steps",
+        "2",
+    ]
+    code, _, err = run(capsys, "restore", photo_id, "--subject", "Nobi", *fast)
+    assert code == 1 and "--crop" in err
+    code, _, err = run(
+        capsys, "restore", photo_id, "--subject", "Nobi", "--crop", "100,20,180", *fast
+    )
+    assert code == 0, err
+    code, _, err = run(capsys, "restore", photo_id, "--subject", "Nobi", *fast)  # reuses the square
+    assert code == 0, err
+    with Library.open() as lib:
+        assert lib.photo_crop(photo_id) == (100, 20, 180)
+        assert len(lib.list_restorations(photo_id)) == 2
+        with pytest.raises(Exception, match="does not fit"):
+            lib.set_photo_crop(photo_id, (400, 200, 200))

@@ -149,7 +149,9 @@ def test_a_person_learns_from_aligned_face_crops(lib, tiny_registry, tmp_path, a
         astronaut.crop((10 * i, 5 * i, 400 + 8 * i, 400 + 6 * i)).save(path)
         paths.append(path)
     chelsea.save(folder / "no_face.png")
-    ids = lib.import_paths([*paths, folder / "no_face.png"], subject="Eileen", role="reference").photo_ids
+    ids = lib.import_paths(
+        [*paths, folder / "no_face.png"], subject="Eileen", role="reference"
+    ).photo_ids
     crops = subject_training_images(lib, "Eileen", 64)
     assert len(crops) == 5 and all(c.size == (64, 64) for c in crops)
     # aligned: the face fills the crop, eyes level in its upper half

@@ -1,0 +1,545 @@
+"""Before/after comparison: side by side with synchronised zoom and pan, or a split view.
+
+Both views show the result in the original's coordinates (a result of another size is
+scaled onto the original), so the same zoom and scroll position mean the same pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QColor,
+    QFont,
+    QImage,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+ZOOM_STEP = 1.25
+MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
+BACKGROUND = QColor(40, 40, 40)
+
+
+@dataclass(frozen=True)
+class CompareInfo:
+    """What the info line says about the result."""
+
+    title: str = ""
+    strength: int | None = None
+    seed: int | None = None
+    adapter: str | None = None
+    identity: float | None = None
+
+    def line(self) -> str:
+        parts = []
+        if self.strength is not None:
+            parts.append(f"Strength {self.strength}")
+        if self.seed is not None:
+            parts.append(f"seed {self.seed}")
+        parts.append(f"adapter: {self.adapter}" if self.adapter else "single-photo mode")
+        if self.identity is not None:
+            parts.append(f"identity score {self.identity:.2f}")
+        return " · ".join(parts)
+
+
+# -- side by side ---------------------------------------------------------------------------
+
+
+class _ImageView(QGraphicsView):
+    """A zoomable view of one image; wheel zooms around the cursor, drag pans."""
+
+    zoomed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.item = QGraphicsPixmapItem()
+        self.item.setTransformationMode(Qt.SmoothTransformation)
+        self.scene().addItem(self.item)
+        self.setDragMode(QGraphicsView.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setBackgroundBrush(BACKGROUND)
+        self.setFrameShape(QGraphicsView.NoFrame)
+
+    def set_image(self, image: QImage, scene_size: QSize) -> None:
+        self.item.setPixmap(QPixmap.fromImage(image))
+        # a result of another size is stretched over the original's rectangle
+        sx = scene_size.width() / max(image.width(), 1)
+        sy = scene_size.height() / max(image.height(), 1)
+        self.item.setTransform(QTransform.fromScale(sx, sy))
+        self.scene().setSceneRect(QRectF(0, 0, scene_size.width(), scene_size.height()))
+
+    def zoom_factor(self) -> float:
+        return self.transform().m11()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        steps = event.angleDelta().y() / 120
+        if not steps:
+            return
+        factor = ZOOM_STEP**steps
+        new = self.zoom_factor() * factor
+        if MIN_ZOOM <= new <= MAX_ZOOM:
+            self.scale(factor, factor)
+            self.zoomed.emit()
+
+
+class SideBySideView(QWidget):
+    """Two views sharing one transform and one scroll position."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.left, self.right = _ImageView(), _ImageView()
+        self.left_label, self.right_label = QLabel("Before"), QLabel("After")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        for view, label in ((self.left, self.left_label), (self.right, self.right_label)):
+            col = QVBoxLayout()
+            col.setSpacing(2)
+            label.setAlignment(Qt.AlignCenter)
+            col.addWidget(label)
+            col.addWidget(view, 1)
+            layout.addLayout(col, 1)
+        self._syncing = False
+        for a, b in ((self.left, self.right), (self.right, self.left)):
+            a.zoomed.connect(lambda a=a, b=b: self._copy_view(a, b))
+            a.horizontalScrollBar().valueChanged.connect(
+                lambda v, b=b: self._sync_scroll(b.horizontalScrollBar(), v)
+            )
+            a.verticalScrollBar().valueChanged.connect(
+                lambda v, b=b: self._sync_scroll(b.verticalScrollBar(), v)
+            )
+        self._fit = True
+
+    def set_images(self, left: QImage, right: QImage, scene_size: QSize) -> None:
+        self.left.set_image(left, scene_size)
+        self.right.set_image(right, scene_size)
+        if self._fit:
+            self.fit()
+
+    def set_labels(self, left: str, right: str) -> None:
+        self.left_label.setText(left)
+        self.right_label.setText(right)
+
+    def _sync_scroll(self, bar, value: int) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            bar.setValue(value)
+        finally:
+            self._syncing = False
+
+    def _copy_view(self, src: _ImageView, dst: _ImageView) -> None:
+        self._fit = False
+        self._syncing = True
+        try:
+            dst.setTransform(src.transform())
+            dst.horizontalScrollBar().setValue(src.horizontalScrollBar().value())
+            dst.verticalScrollBar().setValue(src.verticalScrollBar().value())
+        finally:
+            self._syncing = False
+
+    def fit(self) -> None:
+        self._fit = True
+        rect = self.left.scene().sceneRect()
+        self.left.fitInView(rect, Qt.KeepAspectRatio)
+        self._copy_view(self.left, self.right)
+        self._fit = True
+
+    def actual_size(self) -> None:
+        self.left.resetTransform()
+        self._copy_view(self.left, self.right)
+
+    def zoom_factor(self) -> float:
+        return self.left.zoom_factor()
+
+    def zoom_to(self, zoom: float, x: float, y: float) -> None:
+        self._fit = False
+        self.left.resetTransform()
+        self.left.scale(zoom, zoom)
+        self.left.centerOn(x, y)
+        self._copy_view(self.left, self.right)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._fit:
+            self.fit()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._fit:
+            self.fit()
+
+
+# -- split ----------------------------------------------------------------------------------
+
+
+class SplitView(QWidget):
+    """One image: the left image left of a draggable divider, the right image right of it."""
+
+    divider_moved = Signal(float)
+
+    GRAB_PX = 8
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMouseTracking(True)
+        self.setMinimumSize(200, 150)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self._left = QImage()
+        self._right = QImage()
+        self._labels = ("Before", "After")
+        self._size = QSize(1, 1)
+        self._divider = 0.5  # fraction of the widget's width
+        self._zoom: float | None = None  # None: fit the widget
+        self._center = QPointF(0.5, 0.5)  # image point (fractions) at the widget's centre
+        self._drag: str | None = None
+        self._drag_origin = QPointF()
+        self._drag_center = QPointF()
+
+    # -- state ----------------------------------------------------------------------------
+    def set_images(self, left: QImage, right: QImage, scene_size: QSize) -> None:
+        self._left, self._right, self._size = left, right, scene_size
+        self.update()
+
+    def set_labels(self, left: str, right: str) -> None:
+        self._labels = (left, right)
+        self.update()
+
+    def divider(self) -> float:
+        return self._divider
+
+    def divider_x(self) -> int:
+        return round(self._divider * self.width())
+
+    def set_divider(self, fraction: float) -> None:
+        self._divider = min(max(fraction, 0.0), 1.0)
+        self.divider_moved.emit(self._divider)
+        self.update()
+
+    def fit(self) -> None:
+        self._zoom = None
+        self._center = QPointF(0.5, 0.5)
+        self.update()
+
+    def actual_size(self) -> None:
+        self._zoom = 1.0
+        self.update()
+
+    def zoom_to(self, zoom: float, x: float, y: float) -> None:
+        """Show image pixel (x, y) at the centre, at ``zoom`` screen pixels per pixel."""
+        self._zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        w, h = max(self._size.width(), 1), max(self._size.height(), 1)
+        self._center = QPointF(x / w, y / h)
+        self.update()
+
+    def zoom_factor(self) -> float:
+        if self._zoom is not None:
+            return self._zoom
+        w, h = max(self._size.width(), 1), max(self._size.height(), 1)
+        return min(self.width() / w, self.height() / h)
+
+    def image_rect(self) -> QRectF:
+        """Where the image lands in widget coordinates."""
+        z = self.zoom_factor()
+        w, h = self._size.width() * z, self._size.height() * z
+        if self._zoom is None:
+            return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+        c = self._clamped(self._center, w, h)
+        return QRectF(self.width() / 2 - c.x() * w, self.height() / 2 - c.y() * h, w, h)
+
+    def _clamped(self, center: QPointF, w: float, h: float) -> QPointF:
+        """Keep the image over the whole widget where it is big enough (no empty margin
+        beside a zoomed image), centred along an axis where it is smaller."""
+
+        def axis(value: float, extent: float, view: float) -> float:
+            if extent <= view:
+                return 0.5
+            half = view / 2 / extent
+            return min(max(value, half), 1 - half)
+
+        return QPointF(axis(center.x(), w, self.width()), axis(center.y(), h, self.height()))
+
+    # -- painting -------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.fillRect(self.rect(), BACKGROUND)
+        target = self.image_rect()
+        # smooth until 4x; beyond that the user is inspecting pixels and should see them
+        p.setRenderHint(QPainter.SmoothPixmapTransform, self.zoom_factor() < 4.0)
+        x = self.divider_x()
+        if not self._left.isNull():
+            p.save()
+            p.setClipRect(QRectF(0, 0, x, self.height()))
+            p.drawImage(target, self._left)
+            p.restore()
+        if not self._right.isNull():
+            p.save()
+            p.setClipRect(QRectF(x, 0, self.width() - x, self.height()))
+            p.drawImage(target, self._right)
+            p.restore()
+        p.setRenderHint(QPainter.Antialiasing)
+        p.setPen(QPen(QColor(255, 255, 255, 230), 2))
+        p.drawLine(x, 0, x, self.height())
+        # a round grip in the middle shows the divider can be dragged
+        p.setBrush(QColor(255, 255, 255, 230))
+        p.setPen(QPen(QColor(0, 0, 0, 120), 1))
+        p.drawEllipse(QPointF(x, self.height() / 2), 9, 9)
+        self._draw_label(p, self._labels[0], left=True)
+        self._draw_label(p, self._labels[1], left=False)
+        p.end()
+
+    def _draw_label(self, p: QPainter, text: str, *, left: bool) -> None:
+        font = QFont(self.font())
+        font.setBold(True)
+        p.setFont(font)
+        metrics = p.fontMetrics()
+        w, h = metrics.horizontalAdvance(text) + 12, metrics.height() + 6
+        x = 8 if left else self.width() - w - 8
+        box = QRectF(x, 8, w, h)
+        p.setPen(Qt.NoPen)
+        p.setBrush(QColor(0, 0, 0, 150))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(box, Qt.AlignCenter, text)
+
+    # -- interaction ----------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if event.button() != Qt.LeftButton:
+            return
+        pos = event.position()
+        if abs(pos.x() - self.divider_x()) <= self.GRAB_PX:
+            self._drag = "divider"
+        elif self._zoom is not None:
+            self._drag = "pan"
+            self._drag_origin = pos
+            rect = self.image_rect()
+            self._drag_center = self._clamped(self._center, rect.width(), rect.height())
+            self.setCursor(Qt.ClosedHandCursor)
+        else:
+            # a click anywhere else moves the divider there, the quickest way to compare
+            self._drag = "divider"
+            self.set_divider(pos.x() / max(self.width(), 1))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        pos = event.position()
+        if self._drag == "divider":
+            self.set_divider(pos.x() / max(self.width(), 1))
+        elif self._drag == "pan":
+            rect = self.image_rect()
+            d = pos - self._drag_origin
+            self._center = self._clamped(
+                QPointF(
+                    self._drag_center.x() - d.x() / max(rect.width(), 1),
+                    self._drag_center.y() - d.y() / max(rect.height(), 1),
+                ),
+                rect.width(),
+                rect.height(),
+            )
+            self.update()
+        elif abs(pos.x() - self.divider_x()) <= self.GRAB_PX:
+            self.setCursor(Qt.SplitHCursor)
+        else:
+            self.unsetCursor()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        self._drag = None
+        self.unsetCursor()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        steps = event.angleDelta().y() / 120
+        if not steps:
+            return
+        rect = self.image_rect()
+        pos = event.position()
+        # keep the image point under the cursor where it is
+        fx = (pos.x() - rect.x()) / max(rect.width(), 1)
+        fy = (pos.y() - rect.y()) / max(rect.height(), 1)
+        new = min(max(self.zoom_factor() * ZOOM_STEP**steps, MIN_ZOOM), MAX_ZOOM)
+        self._zoom = new
+        w, h = self._size.width() * new, self._size.height() * new
+        self._center = QPointF(
+            fx - (pos.x() - self.width() / 2) / max(w, 1),
+            fy - (pos.y() - self.height() / 2) / max(h, 1),
+        )
+        self.update()
+
+
+# -- window ---------------------------------------------------------------------------------
+
+ExportFn = Callable[[Path, bool], Path]
+
+
+class CompareWindow(QMainWindow):
+    """Before and after of one restoration, with a toolbar to switch views and export."""
+
+    SIDE_BY_SIDE, SPLIT = 0, 1
+
+    def __init__(
+        self,
+        before: QImage,
+        after: QImage,
+        info: CompareInfo,
+        *,
+        export: ExportFn | None = None,
+        suggested_name: str = "restored.png",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WA_DeleteOnClose)
+        self.setWindowTitle(f"Compare — {info.title}" if info.title else "Compare")
+        self.before, self.after, self.info = before, after, info
+        self.flipped = False
+        self._export = export
+        self._suggested_name = suggested_name
+        self.last_exported: Path | None = None
+        self.last_message: QMessageBox | None = None
+
+        self.side_by_side = SideBySideView()
+        self.split = SplitView()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.side_by_side)
+        self.stack.addWidget(self.split)
+        self.info_label = QLabel(info.line())
+        self.info_label.setObjectName("compareInfo")
+        self.info_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.info_label)
+        self.setCentralWidget(central)
+        self._build_toolbar()
+        self._apply_images()
+        self.resize(1100, 700)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Compare")
+        tb.setObjectName("compareToolbar")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        group = QActionGroup(self)
+        self.action_side = QAction("Side by side", self, checkable=True)
+        self.action_split = QAction("Split", self, checkable=True)
+        for a in (self.action_side, self.action_split):
+            group.addAction(a)
+            tb.addAction(a)
+        self.action_side.setChecked(True)
+        self.action_side.triggered.connect(lambda: self.set_mode(self.SIDE_BY_SIDE))
+        self.action_split.triggered.connect(lambda: self.set_mode(self.SPLIT))
+        tb.addSeparator()
+        self.action_fit = tb.addAction("Fit", self.fit)
+        self.action_fit.setShortcut(QKeySequence("Ctrl+0"))
+        self.action_actual = tb.addAction("100%", self.actual_size)
+        self.action_actual.setShortcut(QKeySequence("Ctrl+1"))
+        self.action_flip = tb.addAction("Flip before/after", self.flip)
+        self.action_flip.setShortcut(QKeySequence(Qt.Key_Space))
+        self.action_flip.setToolTip("Swap the before and after images (Space)")
+        tb.addSeparator()
+        self.action_export = tb.addAction("Export…", lambda: self.export(side_by_side=False))
+        self.action_export.setShortcut(QKeySequence.Save)
+        self.action_export_sbs = tb.addAction(
+            "Export side by side…", lambda: self.export(side_by_side=True)
+        )
+        for a in (self.action_export, self.action_export_sbs):
+            a.setEnabled(self._export is not None)
+
+    # -- view state -----------------------------------------------------------------------
+    def mode(self) -> int:
+        return self.stack.currentIndex()
+
+    def set_mode(self, mode: int) -> None:
+        self.stack.setCurrentIndex(mode)
+        (self.action_side if mode == self.SIDE_BY_SIDE else self.action_split).setChecked(True)
+
+    def _apply_images(self) -> None:
+        size = self.before.size() if not self.before.isNull() else self.after.size()
+        left, right = (self.after, self.before) if self.flipped else (self.before, self.after)
+        labels = ("After", "Before") if self.flipped else ("Before", "After")
+        for view in (self.side_by_side, self.split):
+            view.set_images(left, right, size)
+            view.set_labels(*labels)
+
+    def flip(self) -> None:
+        self.flipped = not self.flipped
+        self._apply_images()
+
+    def fit(self) -> None:
+        self.side_by_side.fit()
+        self.split.fit()
+
+    def actual_size(self) -> None:
+        self.side_by_side.actual_size()
+        self.split.actual_size()
+
+    def zoom_to(self, zoom: float, x: float, y: float) -> None:
+        """Both views: image pixel (x, y) at the centre, ``zoom`` screen pixels per pixel."""
+        self.side_by_side.zoom_to(zoom, x, y)
+        self.split.zoom_to(zoom, x, y)
+
+    # -- export ---------------------------------------------------------------------------
+    def choose_export_path(self, side_by_side: bool) -> Path | None:
+        """Ask where to save; tests replace this method."""
+        name = self._suggested_name
+        if side_by_side:
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem}-side-by-side.{ext}" if dot else f"{name}-side-by-side"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export", str(Path.home() / name), "PNG or JPEG (*.png *.jpg *.jpeg)"
+        )
+        return Path(path) if path else None
+
+    def export(self, *, side_by_side: bool) -> Path | None:
+        if self._export is None:
+            return None
+        path = self.choose_export_path(side_by_side)
+        if path is None:
+            return None
+        try:
+            out = self._export(path, side_by_side)
+        except Exception as exc:  # noqa: BLE001 - a failed export must not close the window
+            from gen2res_desktop.ui.workers import describe_error
+
+            log.warning("export to %s failed", path, exc_info=True)
+            self._message(QMessageBox.Warning, "Export failed", describe_error(exc))
+            return None
+        self.last_exported = Path(out)
+        self._message(QMessageBox.Information, "Exported", f"Saved {out}")
+        return self.last_exported
+
+    def _message(self, icon: QMessageBox.Icon, title: str, text: str) -> None:
+        box = QMessageBox(icon, title, text, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.last_message = box

@@ -1,0 +1,111 @@
+"""Preferences kept in QSettings (library location, device, restore defaults), and the pet
+crop boxes, which live in the library.
+
+Tests point QSettings at a temporary folder (``QSettings.setPath`` + INI format) before
+creating any window, so nothing here touches the user's real settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings
+
+from gen2res_desktop.core.paths import ENV_HOME, library_home
+
+if TYPE_CHECKING:
+    from gen2res_desktop.library.store import Library
+
+ORGANIZATION = "Gen2Res"
+APPLICATION = "Gen2Res Desktop"
+
+
+def qsettings() -> QSettings:
+    # INI on every platform, so QSettings.setPath (tests, portable installs) covers it
+    return QSettings(QSettings.IniFormat, QSettings.UserScope, ORGANIZATION, APPLICATION)
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value: object, default: bool) -> bool:
+    # INI files hand booleans back as the strings "true"/"false"
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+@dataclass
+class AppSettings:
+    library_path: str = ""  # empty: GEN2RES_HOME or the platform default
+    device: str = "auto"
+    strength: int = 200
+    steps: int = 0  # 0: the engine's default for the device
+    find_faces: bool = True  # look for faces (and whose they are) after each import
+    welcome_done: bool = False
+
+    @classmethod
+    def load(cls) -> AppSettings:
+        s = qsettings()
+        d = cls()
+        return cls(
+            library_path=str(s.value("library/path", d.library_path) or ""),
+            device=str(s.value("engine/device", d.device) or "auto"),
+            strength=_int(s.value("restore/strength", d.strength), d.strength),
+            steps=_int(s.value("restore/steps", d.steps), d.steps),
+            find_faces=_bool(s.value("faces/findAfterImport"), d.find_faces),
+            welcome_done=_bool(s.value("app/welcomeDone"), d.welcome_done),
+        )
+
+    def save(self) -> None:
+        s = qsettings()
+        s.setValue("library/path", self.library_path)
+        s.setValue("engine/device", self.device)
+        s.setValue("restore/strength", self.strength)
+        s.setValue("restore/steps", self.steps)
+        s.setValue("faces/findAfterImport", self.find_faces)
+        s.setValue("app/welcomeDone", self.welcome_done)
+        s.sync()
+
+    def library_home(self) -> Path:
+        """GEN2RES_HOME wins (scripts and tests set it), then this setting, then the default."""
+        if os.environ.get(ENV_HOME) or not self.library_path:
+            return library_home()
+        return Path(self.library_path).expanduser()
+
+    def device_name(self) -> str | None:
+        return None if self.device == "auto" else self.device
+
+    def steps_or_none(self) -> int | None:
+        return self.steps or None
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A square in original-photo pixels."""
+
+    x: int
+    y: int
+    size: int
+
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.x, self.y, self.x + self.size, self.y + self.size)
+
+
+def load_crop(library: Library, photo_id: int) -> Crop | None:
+    """The pet crop box kept in the library for this photo (so the CLI uses it too)."""
+    stored = library.photo_crop(photo_id)
+    return Crop(*stored) if stored else None
+
+
+def save_crop(library: Library, photo_id: int, crop: Crop | None) -> None:
+    library.set_photo_crop(photo_id, None if crop is None else (crop.x, crop.y, crop.size))

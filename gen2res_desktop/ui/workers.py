@@ -1,0 +1,452 @@
+"""Running core functions off the GUI thread.
+
+A :class:`Job` wraps a plain core function ``fn(progress=, cancel=)``. A :class:`JobRunner`
+keeps a FIFO queue and runs one job at a time, each in its own ``QThread``: the GPU can hold
+one training or restore at once, and later jobs wait visibly. Every signal is emitted from
+the runner, which lives on the GUI thread, so slots connected to it may touch widgets.
+
+:class:`SyncJobRunner` has the same interface but runs jobs inline on the calling thread;
+tests inject it where the threading itself is not under test.
+
+Thumbnails are loaded by :class:`ThumbnailLoader` on a ``QThreadPool`` (``QImage`` is safe
+to build off the GUI thread, ``QPixmap`` is not) and kept in a small LRU cache.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QObject,
+    QRunnable,
+    QSize,
+    Qt,
+    QThread,
+    QThreadPool,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QImage, QImageReader
+
+from gen2res_desktop.core.errors import Cancelled, Gen2ResError
+from gen2res_desktop.core.progress import CancelToken, Progress
+
+log = logging.getLogger(__name__)
+
+# Training can report thousands of steps a second with small models; more than this many
+# cross-thread signals a second would only flood the event loop.
+PROGRESS_INTERVAL_S = 0.05
+
+_ids = itertools.count(1)
+
+
+class JobState(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class Job:
+    """One unit of background work: ``fn(progress=..., cancel=...)`` returning a result."""
+
+    title: str
+    fn: Callable[..., Any]
+    kind: str = "gpu"
+    id: int = field(default_factory=lambda: next(_ids))
+    cancel_token: CancelToken = field(default_factory=CancelToken)
+    state: JobState = JobState.QUEUED
+    last_progress: Progress | None = None
+    started_at: float | None = None
+    stage_started_at: float | None = None
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state in (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED)
+
+    def seconds_left(self) -> float | None:
+        """Estimate from the current stage's pace; None until one step is done."""
+        p = self.last_progress
+        if p is None or not p.step or self.stage_started_at is None or p.total <= 0:
+            return None
+        elapsed = time.monotonic() - self.stage_started_at
+        return elapsed / p.step * max(p.total - p.step, 0)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A sentence for the user; unexpected errors keep their type so the log can be found."""
+    if isinstance(exc, Gen2ResError):
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return "The computer ran out of memory. Close other programs or use smaller images."
+    name = type(exc).__name__
+    if "OutOfMemory" in name:
+        return "The GPU ran out of memory. Close other programs using it, or use the CPU."
+    return f"Unexpected error ({name}: {exc}). Details are in the log file."
+
+
+def _execute(job: Job, report: Callable[[Progress], None]) -> tuple[str, Any]:
+    """Run ``job.fn`` and classify the outcome as ("finished"|"cancelled"|"failed", value)."""
+    try:
+        result = job.fn(progress=report, cancel=job.cancel_token)
+    except Cancelled:
+        log.info("job %d (%s) cancelled", job.id, job.title)
+        return "cancelled", None
+    except Exception as exc:  # noqa: BLE001 - every worker error must reach the user
+        if isinstance(exc, Gen2ResError):
+            log.warning("job %d (%s) failed: %s", job.id, job.title, exc)
+        else:
+            log.error("job %d (%s) crashed:\n%s", job.id, job.title, traceback.format_exc())
+        return "failed", describe_error(exc)
+    if job.cancel_token.cancelled:
+        # the function finished its last step before it saw the cancel; its result stands
+        log.info("job %d (%s) finished despite a late cancel", job.id, job.title)
+    log.info("job %d (%s) finished", job.id, job.title)
+    return "finished", result
+
+
+class _ThrottledReporter:
+    """Forward progress at most every PROGRESS_INTERVAL_S, always the first/last of a stage."""
+
+    def __init__(self, emit: Callable[[Progress], None]) -> None:
+        self._emit = emit
+        self._last = 0.0
+        self._stage: str | None = None
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if p.stage != self._stage or p.step >= p.total or now - self._last >= PROGRESS_INTERVAL_S:
+            self._stage = p.stage
+            self._last = now
+            self._emit(p)
+
+
+class BaseRunner(QObject):
+    """Queue bookkeeping shared by the threaded and the synchronous runner."""
+
+    progress = Signal(int, object)  # job id, Progress
+    started = Signal(int)
+    finished = Signal(int, object)  # job id, result
+    failed = Signal(int, str)  # job id, message for the user
+    cancelled = Signal(int)
+    queue_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: list[Job] = []
+        self._current: Job | None = None
+        self._history: list[Job] = []
+
+    # -- queries --------------------------------------------------------------------------
+    def submit(self, job: Job) -> int:
+        log.info("job %d queued: %s", job.id, job.title)
+        self._queue.append(job)
+        self.queue_changed.emit()
+        self._start_next()
+        return job.id
+
+    def current(self) -> Job | None:
+        return self._current
+
+    def queued(self) -> list[Job]:
+        return list(self._queue)
+
+    def history(self) -> list[Job]:
+        return list(self._history)
+
+    def job(self, job_id: int) -> Job | None:
+        for j in itertools.chain(
+            [self._current] if self._current else [], self._queue, self._history
+        ):
+            if j.id == job_id:
+                return j
+        return None
+
+    def is_busy(self) -> bool:
+        return self._current is not None or bool(self._queue)
+
+    # -- control --------------------------------------------------------------------------
+    def cancel(self, job_id: int) -> None:
+        """Cancel a queued job at once, or ask the running one to stop at its next step."""
+        for j in self._queue:
+            if j.id == job_id:
+                self._queue.remove(j)
+                j.cancel_token.cancel()
+                self._settle(j, "cancelled", None)
+                return
+        if self._current is not None and self._current.id == job_id:
+            self._current.cancel_token.cancel()
+
+    def cancel_all(self) -> None:
+        for j in list(self._queue):
+            self.cancel(j.id)
+        if self._current is not None:
+            self._current.cancel_token.cancel()
+
+    # -- internals ------------------------------------------------------------------------
+    def _on_progress(self, job: Job, p: Progress) -> None:
+        last = job.last_progress
+        if last is None or last.stage != p.stage:
+            job.stage_started_at = time.monotonic()
+        job.last_progress = p
+        self.progress.emit(job.id, p)
+
+    def _settle(self, job: Job, outcome: str, value: Any) -> None:
+        if self._current is job:
+            self._current = None
+        self._history.append(job)
+        if outcome == "finished":
+            job.state, job.result = JobState.FINISHED, value
+            self.finished.emit(job.id, value)
+        elif outcome == "cancelled":
+            job.state = JobState.CANCELLED
+            self.cancelled.emit(job.id)
+        else:
+            job.state, job.error = JobState.FAILED, value
+            self.failed.emit(job.id, value)
+        self.queue_changed.emit()
+
+    def _begin(self, job: Job) -> None:
+        self._current = job
+        job.state = JobState.RUNNING
+        job.started_at = job.stage_started_at = time.monotonic()
+        log.info("job %d started: %s", job.id, job.title)
+        self.started.emit(job.id)
+        self.queue_changed.emit()
+
+    def _start_next(self) -> None:
+        raise NotImplementedError
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Block until no job is running; True if that happened within the timeout."""
+        raise NotImplementedError
+
+    def thread_running(self) -> bool:
+        """True while a worker thread of this runner is alive."""
+        return False
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel everything and wait for the running job's thread to end."""
+        self.cancel_all()
+        return self.wait(timeout_ms)
+
+
+class _Worker(QObject):
+    """Lives on the job's QThread; its signals reach the runner queued on the GUI thread."""
+
+    progressed = Signal(object, object)  # job, Progress
+    done = Signal(object, str, object)  # job, outcome, value
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.job = job
+
+    @Slot()
+    def run(self) -> None:
+        report = _ThrottledReporter(lambda p: self.progressed.emit(self.job, p))
+        outcome, value = _execute(self.job, report)
+        self.done.emit(self.job, outcome, value)
+        # end the thread from inside, so a GUI thread blocked in wait() is not deadlocked
+        self.thread().quit()
+
+
+class JobRunner(BaseRunner):
+    """Runs queued jobs one at a time, each in a fresh QThread."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+
+    def _start_next(self) -> None:
+        if self._current is not None or self._thread is not None or not self._queue:
+            return
+        job = self._queue.pop(0)
+        self._begin(job)
+        thread = QThread()
+        thread.setObjectName(f"gen2res-job-{job.id}")
+        worker = _Worker(job)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        # bound slots of the runner, which lives on the GUI thread: queued connections
+        # (a lambda would have no receiver thread and could run on the worker's thread)
+        worker.progressed.connect(self._on_worker_progress)
+        worker.done.connect(self._on_done)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker = thread, worker
+        thread.start()
+
+    @Slot(object, object)
+    def _on_worker_progress(self, job: Job, p: Progress) -> None:
+        self._on_progress(job, p)
+
+    @Slot(object, str, object)
+    def _on_done(self, job: Job, outcome: str, value: Any) -> None:
+        self._settle(job, outcome, value)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        thread, worker = self._thread, self._worker
+        self._thread = self._worker = None
+        if worker is not None:
+            worker.deleteLater()
+        if thread is not None:
+            thread.deleteLater()
+        self._start_next()
+
+    def thread_running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        thread = self._thread
+        if thread is None:
+            return True
+        ok = thread.wait(timeout_ms)
+        if ok:
+            # deliver the worker's last queued signals so the job is settled, not lost
+            from PySide6.QtCore import QCoreApplication
+
+            QCoreApplication.sendPostedEvents()
+            QCoreApplication.processEvents()
+        return ok
+
+
+class SyncJobRunner(BaseRunner):
+    """Same interface as JobRunner, but each job runs inline when it reaches the queue head.
+
+    With ``autostart=False`` jobs wait until :meth:`run_pending`, which lets tests look at
+    a queue with several jobs in it.
+    """
+
+    def __init__(self, parent: QObject | None = None, *, autostart: bool = True) -> None:
+        super().__init__(parent)
+        self.autostart = autostart
+        self._running_inline = False
+
+    def _start_next(self) -> None:
+        if self.autostart:
+            self.run_pending()
+
+    def run_pending(self) -> None:
+        # a job submitted from a finished-slot runs after the current one, not inside it
+        if self._running_inline:
+            return
+        self._running_inline = True
+        try:
+            while self._queue:
+                job = self._queue.pop(0)
+                self._begin(job)
+                outcome, value = _execute(job, lambda p, j=job: self._on_progress(j, p))
+                self._settle(job, outcome, value)
+        finally:
+            self._running_inline = False
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        return True
+
+
+# -- thumbnails -----------------------------------------------------------------------------
+
+
+class _ThumbSignals(QObject):
+    loaded = Signal(object, QImage)  # key, image (null QImage on failure)
+
+
+ThumbSource = Path | Callable[[], Path]
+
+
+class _ThumbTask(QRunnable):
+    def __init__(self, key: object, source: ThumbSource, size: int, signals: _ThumbSignals) -> None:
+        super().__init__()
+        self.key, self.source, self.size, self.signals = key, source, size, signals
+
+    def run(self) -> None:
+        image = QImage()
+        try:
+            # a callable source may render the file first (the library's cached thumbnail)
+            path = self.source() if callable(self.source) else self.source
+            reader = QImageReader(str(path))
+            reader.setAutoTransform(True)  # EXIF orientation, as the photo will be shown
+            src = reader.size()
+            if src.isValid() and (src.width() > self.size or src.height() > self.size):
+                # decode at reduced size: a 40 MP scan must not be decoded in full for an icon
+                reader.setScaledSize(src.scaled(QSize(self.size, self.size), Qt.KeepAspectRatio))
+            image = reader.read()
+            if image.isNull():
+                log.info("no thumbnail for %s: %s", path, reader.errorString())
+        except Exception:  # noqa: BLE001 - a broken file must only give a broken icon
+            log.warning("no thumbnail for %s", self.key, exc_info=True)
+        self.signals.loaded.emit(self.key, image)
+
+
+class ThumbnailLoader(QObject):
+    """Loads images scaled to ``size`` on a thread pool; an LRU cache of QImages."""
+
+    loaded = Signal(object)  # key; the image is then in the cache
+
+    def __init__(self, size: int = 160, cache_size: int = 2000, parent: QObject | None = None):
+        super().__init__(parent)
+        self.size = size
+        self._cache: OrderedDict[object, QImage] = OrderedDict()
+        self._cache_size = cache_size
+        self._pending: set[object] = set()
+        self._failed: set[object] = set()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max(1, min(4, QThread.idealThreadCount())))
+        self._signals = _ThumbSignals()
+        self._signals.loaded.connect(self._on_loaded, Qt.QueuedConnection)
+
+    def get(self, key: object, source: ThumbSource | None) -> QImage | None:
+        """The cached image, or None after queueing a load (once per key)."""
+        image = self._cache.get(key)
+        if image is not None:
+            self._cache.move_to_end(key)
+            return image
+        if source is not None and key not in self._pending and key not in self._failed:
+            self._pending.add(key)
+            self._pool.start(_ThumbTask(key, source, self.size, self._signals))
+        return None
+
+    def failed(self, key: object) -> bool:
+        return key in self._failed
+
+    def invalidate(self, key: object) -> None:
+        self._cache.pop(key, None)
+        self._failed.discard(key)
+
+    @Slot(object, QImage)
+    def _on_loaded(self, key: object, image: QImage) -> None:
+        self._pending.discard(key)
+        if image.isNull():
+            self._failed.add(key)
+        else:
+            self._cache[key] = image
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        self.loaded.emit(key)
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def cached(self) -> int:
+        return len(self._cache)
+
+    def active_threads(self) -> int:
+        return self._pool.activeThreadCount()
+
+    def shutdown(self) -> None:
+        self._pool.clear()
+        self._pool.waitForDone()

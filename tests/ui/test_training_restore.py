@@ -1,0 +1,206 @@
+"""Training, restoring and comparing through the window, with the tiny prior on the CPU."""
+
+from __future__ import annotations
+
+import functools
+
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+
+from gen2res_desktop.core.download import download_prior
+from gen2res_desktop.core.training import TrainOptions
+from gen2res_desktop.ui.compare import CompareWindow
+from gen2res_desktop.ui.models_dialog import ModelsDialog
+from gen2res_desktop.ui.sidebar import View
+from gen2res_desktop.ui.workers import JobRunner, JobState, SyncJobRunner
+
+TINY_TRAIN = TrainOptions(steps=4, batch_size=1, rank=2, alpha=2.0, checkpoint_every=2)
+
+
+def import_files(window, paths, subject=None, role=None):
+    window.import_paths(list(paths), subject=subject, role=role)
+
+
+def setup_rose(window, reference_files):
+    window.create_subject("Rose", "person", "tiny")
+    import_files(window, reference_files, subject="Rose", role="reference")
+
+
+def record(runner):
+    events = []
+    runner.progress.connect(lambda j, p: events.append(("progress", p.stage, p.step, p.total)))
+    runner.finished.connect(lambda j, r: events.append(("finished", j)))
+    runner.failed.connect(lambda j, m: events.append(("failed", m)))
+    runner.cancelled.connect(lambda j: events.append(("cancelled", j)))
+    return events
+
+
+def test_training_reports_progress_and_completion(qtbot, make_window, reference_files):
+    window = make_window()
+    setup_rose(window, reference_files)
+    events = record(window.runner)
+    labels = []
+    window.runner.progress.connect(
+        lambda j, p: labels.append(window.sidebar.item_for(View("subject", "Rose")).text(0))
+    )
+    job_id = window.start_training("Rose", TINY_TRAIN)
+    assert labels[-1] == "Rose (5) · training"  # while it runs
+    steps = [e[2] for e in events if e[0] == "progress" and e[1] == "train"]
+    assert steps == [1, 2, 3, 4]
+    assert events[-1] == ("finished", job_id)
+    assert window.library.get_subject("Rose").adapter_state == "ready"
+    label = window.sidebar.item_for(View("subject", "Rose")).text(0)
+    assert label == "Rose (5) · ready"
+    assert window.jobs_panel.history_list.item(0).text() == "Train Rose: finished."
+    assert len(window.jobs_panel.curve.points) == 4
+    assert "adapter is ready" in window.last_message.text()
+
+
+def test_training_with_too_few_photos_says_why(qtbot, make_window, reference_files):
+    window = make_window()
+    window.create_subject("Rose", "person", "tiny")
+    import_files(window, reference_files[:2], subject="Rose", role="reference")
+    events = record(window.runner)
+    window.start_training("Rose", TINY_TRAIN)
+    assert events[-1][0] == "failed" and "at least 5" in events[-1][1]
+    assert "at least 5" in window.last_message.text()
+
+
+def test_cancel_a_training_and_see_the_state(qtbot, make_window, reference_files):
+    window = make_window()
+    setup_rose(window, reference_files)
+    events = record(window.runner)
+    # the user presses Cancel in the jobs panel during the third step
+    window.runner.progress.connect(
+        lambda j, p: window.jobs_panel.cancel_button.click() if p.step == 3 else None
+    )
+    job_id = window.start_training("Rose", TrainOptions(steps=50, batch_size=1, rank=2, alpha=2.0))
+    assert events[-1] == ("cancelled", job_id)
+    assert window.runner.job(job_id).state is JobState.CANCELLED
+    assert max(e[2] for e in events if e[0] == "progress") < 10
+    assert window.jobs_panel.history_list.item(0).text() == "Train Rose: cancelled."
+    assert window.library.latest_adapter("Rose").status == "cancelled"
+    assert window.sidebar.item_for(View("subject", "Rose")).text(0) == "Rose (5) · none"
+
+
+def test_threaded_training_signals_arrive_on_the_gui_thread(qtbot, make_window, reference_files):
+    window = make_window(runner=JobRunner())
+    setup_rose(window, reference_files)
+    gui = QApplication.instance().thread()
+    threads = []
+    window.runner.progress.connect(lambda j, p: threads.append(QThread.currentThread()))
+    window.runner.finished.connect(lambda j, r: threads.append(QThread.currentThread()))
+    with qtbot.waitSignal(window.runner.finished, timeout=60_000):
+        window.start_training("Rose", TINY_TRAIN)
+    assert threads and all(t is gui for t in threads)
+    qtbot.waitUntil(lambda: not window.threads_running(), timeout=5000)
+    assert window.library.get_subject("Rose").adapter_state == "ready"
+
+
+def test_jobs_wait_in_a_visible_queue(qtbot, make_window, reference_files):
+    window = make_window(runner=SyncJobRunner(autostart=False))
+    setup_rose(window, reference_files)
+    window.start_training("Rose", TINY_TRAIN)
+    window.library.add_subject("Max", "person", "tiny")
+    window.start_training("Max", TINY_TRAIN)
+    queue = window.jobs_panel.queue_list
+    assert [queue.item(i).text() for i in range(queue.count())] == ["Train Rose", "Train Max"]
+    assert "2 waiting" in window.queue_label.text()
+    assert window.start_training("Rose", TINY_TRAIN) is None  # no second copy queued
+
+
+def test_restore_a_photo_then_compare_keep_and_vary(
+    qtbot, make_window, reference_files, astronaut, tmp_path
+):
+    window = make_window()
+    setup_rose(window, reference_files)
+    window.start_training("Rose", TINY_TRAIN)
+    # a scan of another print of the photo (not the same bytes as a reference)
+    scan = tmp_path / "scan.jpg"
+    astronaut.save(scan, quality=85)
+    import_files(window, [scan], subject="Rose", role="restore")
+    window.sidebar.select_view(View("subject", "Rose"))
+    photo = window.library.list_photos(subject="Rose", role="restore")[0]
+    row = window.model.row_of(("photo", photo.id))
+    window.select_rows([row])
+    asked = []
+    window.ask = lambda title, q: asked.append(q) or True
+    events = record(window.runner)
+    window.action_restore.trigger()
+    assert asked == []  # Rose has a ready adapter: no single-photo warning
+    assert events[-1][0] == "finished", events[-1]
+    assert {e[1] for e in events if e[0] == "progress"} >= {"restore"}
+    restorations = window.library.list_restorations(photo.id)
+    assert len(restorations) == 1
+    assert window.details.restorations.count() == 1
+
+    window.details.compare_button.click()
+    compare = window._compare_windows[-1]
+    assert isinstance(compare, CompareWindow)
+    info = compare.info_label.text()
+    assert "Strength 200" in info and "seed 0" in info and "adapter: Rose (4 steps)" in info
+    assert "identity score" in info
+    assert compare.before.size() == compare.after.size()
+    compare.choose_export_path = lambda sbs: tmp_path / ("sbs.png" if sbs else "full.png")
+    assert compare.export(side_by_side=False) == tmp_path / "full.png"
+    assert compare.export(side_by_side=True) == tmp_path / "sbs.png"
+    assert (tmp_path / "full.png").stat().st_size > 0
+    compare.close()
+
+    window.details.keep_button.click()
+    assert window.library.get_restoration(restorations[0].id).kept is True
+    window.details.variations_button.click()
+    seeds = sorted(r.seed for r in window.library.list_restorations(photo.id))
+    assert seeds == [0, 1, 2, 3]
+    window.sidebar.select_view(View("restorations"))
+    assert window.model.rowCount() == 4
+
+
+def test_single_photo_mode_asks_first(qtbot, make_window, photo_files):
+    window = make_window()
+    import_files(window, [photo_files["astronaut"]])
+    window.sidebar.select_view(View("all"))
+    window.select_rows([0])
+    asked = []
+    window.ask = lambda title, q: asked.append(q) or False
+    assert window.restore_selected() == []
+    assert "single-photo mode" in asked[0] and "longer" in asked[0]
+    assert window.runner.history() == []
+
+
+def test_model_manager_offline_message_and_local_import(qtbot, make_window, tiny_prior_dir):
+    window = make_window()
+    dialog = window.open_models()
+    assert dialog.installed_names() == ["tiny"]
+    assert dialog.table.item(0, 1).text() == "face"
+    assert dialog.table.item(0, 3).text().endswith("KB") or dialog.table.item(0, 3).text().endswith(
+        "MB"
+    )
+    dialog.spec_combo.setCurrentIndex(0)  # "face"
+    dialog.start_download()
+    assert "offline" in dialog.message.text()
+    assert dialog.download_button.isEnabled() and not dialog.progress_bar.isVisible()
+
+    # a hub nobody answers on: the same readable message, nothing installed
+    dialog.download_fn = functools.partial(download_prior, endpoint="http://127.0.0.1:9")
+    dialog.start_download()
+    assert "not reachable" in dialog.message.text()
+    assert dialog.installed_names() == ["tiny"]
+
+    dialog.import_folder(tiny_prior_dir, "tiny-two", "cat")
+    assert dialog.installed_names() == ["tiny", "tiny-two"]
+    assert "Installed tiny-two" in dialog.message.text()
+
+
+def test_models_dialog_with_threaded_runner(qtbot, tmp_path, gen2res_home):
+    runner = JobRunner()
+    dialog = ModelsDialog(
+        gen2res_home,
+        runner,
+        download_fn=functools.partial(download_prior, endpoint="http://127.0.0.1:9"),
+    )
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(runner.failed, timeout=30_000):
+        dialog.start_download()
+    assert "not reachable" in dialog.message.text()
+    assert runner.shutdown(5000)
