@@ -94,6 +94,7 @@ def _add_train_options(p: argparse.ArgumentParser, *, steps: int) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
     p.add_argument("--checkpoint-every", type=int, default=defaults.CHECKPOINT_EVERY)
+    p.add_argument("--no-flip", action="store_true", help="no mirrored copies while training")
     p.add_argument("--device", choices=DEVICE_CHOICES)
 
 
@@ -109,6 +110,7 @@ def train_options(args: argparse.Namespace):
         seed=args.seed,
         precision=args.precision,
         checkpoint_every=args.checkpoint_every,
+        flip=not args.no_flip,
     )
 
 

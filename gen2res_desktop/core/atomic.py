@@ -9,6 +9,18 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+# Read once at import (os.umask can only be read by setting it, which races with threads).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def _file_mode(target: Path) -> int:
+    """The mode a plainly created file would get: the old file's, else 0666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
@@ -24,6 +36,8 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
     try:
         yield tmp
         _fsync(tmp)
+        # mkstemp makes the file private (0600); the result should read like any other file
+        os.chmod(tmp, _file_mode(target))
         if overwrite:
             os.replace(tmp, target)
         else:

@@ -48,6 +48,9 @@ class TrainOptions:
     seed: int = 0
     precision: str = "auto"
     checkpoint_every: int = defaults.CHECKPOINT_EVERY
+    # Mirroring doubles a small album, but it also mirrors asymmetric detail (a mole on
+    # one cheek); the toy-world benchmark measured slightly better scores without it.
+    flip: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ def train_adapter(
         for step in range(start, options.steps):
             cancel.check()
             idx = torch.randint(0, data.shape[0], (options.batch_size,), generator=gen)
-            flip = (torch.rand(options.batch_size, generator=gen) < 0.5).to(device)
+            flip = (torch.rand(options.batch_size, generator=gen) < 0.5).to(device) & options.flip
             t = torch.randint(0, n_timesteps, (options.batch_size,), generator=gen)
             noise = torch.randn((options.batch_size, *data.shape[1:]), generator=gen).to(device)
             x0 = data[idx.to(device)]

@@ -143,3 +143,24 @@ def test_single_photo_mode_cancel_in_album_stage(tiny_prior, astronaut_face):
             progress=progress,
             cancel=token,
         )
+
+
+def test_written_files_are_readable_like_any_other(tiny_prior, album, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "a.safetensors"
+    train_adapter(tiny_prior, album, out, TrainOptions(steps=1))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+def test_flip_augmentation_can_be_turned_off(tiny_prior, astronaut, tmp_path):
+    # One asymmetric image: with flips off, training sees it only as it is.
+    img = [astronaut.crop((100, 0, 356, 256))]
+    a = train_adapter(
+        tiny_prior, img, tmp_path / "a.safetensors", TrainOptions(steps=4, flip=False)
+    )
+    b = train_adapter(tiny_prior, img, tmp_path / "b.safetensors", TrainOptions(steps=4, flip=True))
+    assert a.losses != b.losses
