@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gen2res_desktop.cli.output import TerminalProgress, print_json
+from gen2res_desktop.cli.output import TerminalProgress, print_json, save_image
 from gen2res_desktop.core import defaults
 from gen2res_desktop.core.defaults import DEVICE_CHOICES, PRIOR_KINDS
 from gen2res_desktop.core.errors import Gen2ResError
@@ -253,7 +253,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _restore_crop_file(args: argparse.Namespace, settings, single) -> int:
-    from gen2res_desktop.core.atomic import atomic_path
     from gen2res_desktop.core.pipeline import restore_crop
 
     image = load_rgb(Path(args.input))
@@ -265,8 +264,6 @@ def _restore_crop_file(args: argparse.Namespace, settings, single) -> int:
         )
     finally:
         bar.close()
-    fmt = "JPEG" if args.out.suffix.lower() in (".jpg", ".jpeg") else "PNG"
-    with atomic_path(args.out) as tmp:
-        result.save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    save_image(result, args.out)
     print(f"Restored image written to {args.out}.")
     return 0

@@ -6,8 +6,10 @@ import json
 import sys
 import time
 from dataclasses import asdict, is_dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
+from gen2res_desktop.core.atomic import atomic_path
 from gen2res_desktop.core.progress import Progress
 
 
@@ -57,3 +59,10 @@ class TerminalProgress:
         if self.enabled and self._stage is not None:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def save_image(image, path: Path) -> None:
+    """Write ``image`` atomically: JPEG for .jpg/.jpeg (quality 95), PNG otherwise."""
+    jpeg = path.suffix.lower() in (".jpg", ".jpeg")
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="JPEG" if jpeg else "PNG", **({"quality": 95} if jpeg else {}))

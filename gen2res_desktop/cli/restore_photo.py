@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gen2res_desktop.cli.output import TerminalProgress, print_json
-from gen2res_desktop.core.atomic import atomic_path
+from gen2res_desktop.cli.output import TerminalProgress, print_json, save_image
 from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.pipeline import SingleOptions
@@ -50,9 +49,7 @@ def restore_whole_photo(
                 progress=bar,
             )
             if args.out:
-                fmt = "JPEG" if args.out.suffix.lower() in (".jpg", ".jpeg") else "PNG"
-                with atomic_path(args.out) as tmp:
-                    result.image.save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+                save_image(result.image, args.out)
     finally:
         bar.close()
     faces = [

@@ -8,9 +8,10 @@ descriptor space, when that distance is under 0.6 (dlib's same-person threshold;
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from gen2res_desktop.core.faces import DEFAULT_MAX_SIDE, detect_faces, suggest_subject
-from gen2res_desktop.library.models import FaceData
+from gen2res_desktop.library.models import Face, FaceData
 from gen2res_desktop.library.store import Library
 
 
@@ -56,3 +57,15 @@ def detect_library_photo(
         hit = suggest_subject(face.descriptor, refs)
         lib.set_face_suggestion(record.id, hit[0] if hit else None, hit[1] if hit else None)
     return photo, image, faces, lib.list_faces(photo_id=photo.id)
+
+
+def photo_faces(
+    lib: Library, photo_id: int, *, detector: str = "hog"
+) -> tuple[Image.Image, list[Face]]:
+    """The photo's pixels and its faces: the stored ones, detected (and stored) only when the
+    photo has none yet, so restoring or training does not redo the detection each time."""
+    faces = lib.list_faces(photo_id=photo_id)
+    if faces:
+        return lib.load_photo_rgb(photo_id), faces
+    _, image, _, faces = detect_library_photo(lib, photo_id, detector=detector)
+    return image, faces

@@ -24,7 +24,7 @@ from gen2res_desktop.core.photo_restore import FaceOutcome, Region, find_regions
 from gen2res_desktop.core.pipeline import SingleOptions, restore_crop
 from gen2res_desktop.core.priors import LoadedPrior, PriorRegistry, load_prior
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
-from gen2res_desktop.library.faces import detect_library_photo
+from gen2res_desktop.library.faces import photo_faces
 from gen2res_desktop.library.models import AdapterRecord, Face, Restoration, Subject
 from gen2res_desktop.library.store import Library
 
@@ -121,7 +121,7 @@ def restore_whole_photo(
         elif subj is not None and subj.kind != "person":
             crop = lib.photo_crop(photo_id)
         if crop is None and (subj is None or subj.kind == "person"):
-            _, image, _, stored = detect_library_photo(lib, photo_id, detector=detector)
+            image, stored = photo_faces(lib, photo_id, detector=detector)
         else:
             image = lib.load_photo_rgb(photo)
     else:

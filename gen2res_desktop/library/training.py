@@ -64,13 +64,9 @@ def _subject_face_crop(
 ) -> Image.Image | None:
     from gen2res_desktop.core.faces import DetectedFace, align_face
     from gen2res_desktop.core.photo_restore import face_problem
-    from gen2res_desktop.library.faces import detect_library_photo
+    from gen2res_desktop.library.faces import photo_faces
 
-    faces = lib.list_faces(photo_id=photo_id)
-    if faces:
-        image = lib.load_photo_rgb(photo_id)
-    else:
-        _, image, _, faces = detect_library_photo(lib, photo_id)
+    image, faces = photo_faces(lib, photo_id)
     chosen = (
         [f for f in faces if f.confirmed_subject == subject]
         or [f for f in faces if f.confirmed_subject is None and f.suggested_subject == subject]
