@@ -1,0 +1,241 @@
+"""The whole-photo repair: damage map -> inpainting -> noise and blur -> enlargement ->
+tone and colour, each stage switchable and recorded.
+
+The faces are not restored here: the library's restore service runs this first, then
+regenerates each face from the *repaired* photo and pastes it back into it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+
+from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.photo import damage, denoise, inpaint, tone, upscale
+from gen2res_desktop.core.photo.learned import ModelSource, PhotoModel
+from gen2res_desktop.core.photo.settings import AUTO, OFF, OPENCV, RepairSettings
+from gen2res_desktop.core.progress import (
+    CancelToken,
+    Progress,
+    ProgressCallback,
+    no_progress,
+    stage_progress,
+)
+
+# Smallest side a photo needs to be repaired (the filters look 7-15 px around a pixel),
+# and the longest strip still treated as a photo rather than, say, a scanned film edge.
+MIN_SIDE = 16
+MAX_ASPECT = 20
+
+
+@dataclass
+class StageRecord:
+    """One stage as it ran: what did the work (``opencv``, a model's name, ``your map``)."""
+
+    stage: str
+    method: str
+    model_sha256: str | None = None
+    seconds: float = 0.0
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class RepairResult:
+    image: np.ndarray  # uint8 RGB, ``scale`` times the input's size
+    damage_map: np.ndarray | None  # uint8, input size; None when the stage was off
+    stages: list[StageRecord]
+    scale: int
+    tint: tone.Tint | None  # set for a photo kept monochrome; apply it after the faces
+
+    def record(self) -> dict:
+        """What the library stores with a restoration, so the result can be reproduced."""
+        return {
+            "scale": self.scale,
+            "monochrome": self.tint is not None,
+            "stages": [asdict(s) for s in self.stages],
+        }
+
+    def finish(self, image: np.ndarray) -> np.ndarray:
+        """``image`` (the repaired photo with its faces pasted in) kept monochrome if the
+        photo is: the generated faces must not bring colour into a black-and-white print."""
+        return image if self.tint is None else tone.apply_tint(image, self.tint)
+
+
+def check_photo(rgb: np.ndarray, name: str = "The photo") -> None:
+    h, w = rgb.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise Gen2ResError(
+            f"{name} is only {w} x {h} pixels; a photo needs at least {MIN_SIDE} pixels on "
+            "each side to be repaired."
+        )
+    if max(h, w) > MAX_ASPECT * min(h, w):
+        raise Gen2ResError(
+            f"{name} is {w} x {h} pixels, too long and thin to be a photo (at most "
+            f"{MAX_ASPECT}:1). Crop it to the picture and try again."
+        )
+
+
+def check_damage_map(mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """The map as a clean uint8 0/255 array of the photo's size, or a Gen2ResError."""
+    mask = np.asarray(mask)
+    if mask.ndim == 3:
+        mask = mask.max(axis=2)
+    if mask.shape != rgb.shape[:2]:
+        raise Gen2ResError(
+            f"The damage map is {mask.shape[1]} x {mask.shape[0]} pixels but the photo is "
+            f"{rgb.shape[1]} x {rgb.shape[0]}; it must be painted on this photo."
+        )
+    return np.where(mask > 127, 255, 0).astype(np.uint8)
+
+
+def _model(models: ModelSource | None, name: str, tasks: tuple[str, ...], what: str) -> PhotoModel:
+    if models is None:
+        raise Gen2ResError(f"No photo model named '{name}' is installed.")
+    model = models.load(name)
+    if model.task not in tasks:
+        raise Gen2ResError(
+            f"The photo model '{name}' is for {model.task}, not for {what}; choose another."
+        )
+    return model
+
+
+def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    if rgb.shape[1] == width and rgb.shape[0] == height:
+        return rgb
+    shrink = rgb.shape[1] > width
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4
+    return cv2.resize(rgb, (width, height), interpolation=interp)
+
+
+def repair_photo(
+    rgb: np.ndarray,
+    settings: RepairSettings,
+    *,
+    damage_map: np.ndarray | None = None,
+    models: ModelSource | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> RepairResult:
+    """Run the repair stages on ``rgb`` (uint8 H x W x 3); ``damage_map`` (the user's own,
+    same size) replaces the detector. The input is not modified."""
+    cancel = cancel or CancelToken()
+    rgb = np.ascontiguousarray(rgb)
+    check_photo(rgb)
+    if damage_map is not None:
+        damage_map = check_damage_map(damage_map, rgb)
+    h, w = rgb.shape[:2]
+    factor = settings.upscale
+    if factor > 1:
+        upscale.check_upscaled_size(w, h, factor)
+    tint = None if settings.monochrome == "colour" else tone.monochrome_tint(rgb)
+    if tint is not None and settings.monochrome == "neutral":
+        tint = tone.Tint.neutral()
+    stages: list[StageRecord] = []
+    out = rgb
+    used_map = None
+
+    def begin(stage: str, message: str) -> float:
+        cancel.check()
+        progress(Progress(stage, 0, 1, message))
+        return time.perf_counter()
+
+    def done(record: StageRecord, started: float) -> None:
+        record.seconds = round(time.perf_counter() - started, 3)
+        stages.append(record)
+        progress(Progress(record.stage, 1, 1, f"{record.stage}: done"))
+
+    if settings.scratches or damage_map is not None:
+        t = begin("damage", "Finding scratches and dust")
+        if damage_map is None:
+            used_map = damage.detect_damage(
+                out,
+                sensitivity=settings.scratch_sensitivity,
+                progress=stage_progress(progress, "damage"),
+                cancel=cancel,
+            )
+            record = StageRecord("damage", OPENCV)
+        else:
+            used_map = damage_map
+            record = StageRecord("damage", "your map")
+        record.detail["damaged_fraction"] = round(float((used_map > 0).mean()), 5)
+        done(record, t)
+        if settings.inpaint != OFF and used_map.any():
+            t = begin("inpaint", "Filling scratches and dust")
+            name = settings.inpaint
+            if name == AUTO:
+                found = models.installed("inpaint") if models is not None else []
+                name = found[0] if found else OPENCV
+            if name == OPENCV:
+                # the detector's map already covers each scratch's rim; a painted one may not
+                out = inpaint.inpaint_opencv(
+                    out, used_map, grow_pixels=0 if damage_map is None else 1
+                )
+                record = StageRecord("inpaint", OPENCV)
+            else:
+                model = _model(models, name, ("inpaint",), "filling scratches")
+                out = model.run(
+                    out,
+                    mask=inpaint.grow(used_map),
+                    progress=stage_progress(progress, "inpaint"),
+                    cancel=cancel,
+                )
+                record = StageRecord("inpaint", model.name, model.sha256)
+            done(record, t)
+
+    if settings.denoise != OFF or settings.sharpen > 0:
+        t = begin("denoise", "Removing grain and noise")
+        if settings.denoise in (OPENCV, OFF):
+            strength = settings.denoise_strength if settings.denoise == OPENCV else 0.0
+            out, h_used = denoise.denoise_opencv(
+                out,
+                strength,
+                monochrome=tint is not None,
+                sharpen_amount=settings.sharpen,
+                progress=stage_progress(progress, "denoise"),
+                cancel=cancel,
+            )
+            record = StageRecord(
+                "denoise",
+                settings.denoise,
+                detail={"filter_h": round(h_used, 2), "sharpen": settings.sharpen},
+            )
+        else:
+            model = _model(models, settings.denoise, ("denoise", "jpeg", "upscale"), "noise")
+            cleaned = model.run(
+                out,
+                strength=settings.denoise_strength,
+                progress=stage_progress(progress, "denoise"),
+                cancel=cancel,
+            )
+            # an enlarging model used for its clean-up comes back to the photo's size
+            out = _resize(cleaned, w, h)
+            out = denoise.sharpen(out, settings.sharpen)
+            record = StageRecord(
+                "denoise", model.name, model.sha256, detail={"sharpen": settings.sharpen}
+            )
+        done(record, t)
+
+    if factor > 1:
+        t = begin("upscale", f"Enlarging {factor} times")
+        if settings.upscale_model:
+            model = _model(models, settings.upscale_model, ("upscale",), "enlarging")
+            big = model.run(out, progress=stage_progress(progress, "upscale"), cancel=cancel)
+            out = _resize(big, w * factor, h * factor)
+            record = StageRecord("upscale", model.name, model.sha256, detail={"factor": factor})
+        else:
+            out = upscale.upscale_opencv(out, factor)
+            record = StageRecord("upscale", OPENCV, detail={"factor": factor})
+        done(record, t)
+
+    if settings.colour:
+        t = begin("colour", "Correcting fading and colour")
+        before = tone.fading(out)
+        out = tone.correct_tone(out, settings.colour_strength, monochrome=settings.monochrome)
+        done(StageRecord("colour", OPENCV, detail={"fading": round(before, 3)}), t)
+
+    result = RepairResult(out, used_map, stages, factor, tint)
+    result.image = result.finish(out) if tint is not None and stages else out
+    return result
