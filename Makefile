@@ -1,9 +1,10 @@
 # Two commands set everything up: `make run` starts the app, `make test` runs the tests.
 PYTHON ?= python3
 VENV ?= .venv
-# A pinned torch first, so pip does not pull a different (multi-GB) build as a dependency.
+# A pinned torch and torchvision first, so pip does not pull a different (multi-GB) build as a
+# dependency. torchvision comes with spandrel (photo models) and must match torch exactly.
 # For an NVIDIA GPU see README ("GPU builds of torch").
-TORCH ?= torch==2.13.0
+TORCH ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
@@ -12,7 +13,7 @@ PIP := $(PY) -m pip
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install "$(TORCH)"
+	$(PIP) install $(TORCH)
 	$(PIP) install -e .
 	touch $@
 

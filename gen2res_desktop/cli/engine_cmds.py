@@ -1,13 +1,14 @@
-"""Engine commands: models, train, album, restore."""
+"""Engine commands: train, album, restore (models: see models_cmds)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from gen2res_desktop.cli.output import TerminalProgress, print_json, save_image
+from gen2res_desktop.cli.output import TerminalProgress, save_image
+from gen2res_desktop.cli.repair_cmds import add_repair_arguments
 from gen2res_desktop.core import defaults
-from gen2res_desktop.core.defaults import DEVICE_CHOICES, PRIOR_KINDS
+from gen2res_desktop.core.defaults import DEVICE_CHOICES
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import list_images, load_rgb
 from gen2res_desktop.core.paths import library_home
@@ -17,22 +18,6 @@ from gen2res_desktop.core.paths import library_home
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    models = sub.add_parser("models", help="list, import and download diffusion priors")
-    msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    p = msub.add_parser("list", help="installed priors")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_models_list)
-    p = msub.add_parser("import", help="install a local diffusers folder as a prior")
-    p.add_argument("path", type=Path)
-    p.add_argument("--name", required=True)
-    p.add_argument("--kind", required=True, choices=PRIOR_KINDS)
-    p.set_defaults(func=cmd_models_import)
-    p = msub.add_parser("download", help="download a prior: face, cat or a hub id")
-    p.add_argument("spec", metavar="face|cat|HUB_ID")
-    p.add_argument("--name")
-    p.add_argument("--revision", help="hub revision (default: the pinned one for face/cat)")
-    p.set_defaults(func=cmd_models_download)
-
     p = sub.add_parser("train", help="train a subject's adapter")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--images", type=Path, help="folder of the subject's good photos (crops)")
@@ -58,8 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="restore a photo",
         description=(
             "Restore INPUT. With --prior, INPUT is already a square crop of the subject. "
-            "With --subject, INPUT is a whole photo (file or library photo id): faces are found, "
-            "restored and pasted back."
+            "Otherwise INPUT is a whole photo (file or library photo id): the print is repaired "
+            "(scratches, dust, grain, fading), then its faces are found, regenerated with the "
+            "subject's adapter (--subject) and pasted back."
         ),
     )
     p.add_argument("input", metavar="PHOTO_ID|FILE")
@@ -82,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", choices=("hog", "cnn"), default="hog")
     p.add_argument("--device", choices=DEVICE_CHOICES)
     p.add_argument("--json", action="store_true")
+    add_repair_arguments(p)
     p.set_defaults(func=cmd_restore)
 
 
@@ -124,44 +111,6 @@ def _load_prior(name: str, device: str | None):
     from gen2res_desktop.core.priors import load_prior
 
     return load_prior(_registry().get(name), device)
-
-
-def cmd_models_list(args: argparse.Namespace) -> int:
-    infos = _registry().list()
-    if args.json:
-        print_json([i.to_json() for i in infos])
-    elif not infos:
-        print("No priors installed. Use 'gen2res models download face' or 'gen2res models import'.")
-    else:
-        for i in infos:
-            print(
-                f"{i.name:<16} {i.kind:<6} {i.resolution}px  {i.parameters / 1e6:7.1f} M params  "
-                f"{i.weights_hash[:12]}  {i.source}"
-            )
-    return 0
-
-
-def cmd_models_import(args: argparse.Namespace) -> int:
-    info = _registry().import_folder(args.path, args.name, args.kind)
-    print(
-        f"Installed prior '{info.name}' ({info.kind}, {info.resolution}px, "
-        f"{info.parameters / 1e6:.1f} M parameters)."
-    )
-    return 0
-
-
-def cmd_models_download(args: argparse.Namespace) -> int:
-    from gen2res_desktop.core.download import download_prior
-
-    bar = TerminalProgress()
-    try:
-        info = download_prior(
-            args.spec, name=args.name, home=library_home(), revision=args.revision, progress=bar
-        )
-    finally:
-        bar.close()
-    print(f"Installed prior '{info.name}' ({info.kind}, {info.resolution}px) from {info.source}.")
-    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -233,13 +182,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
             ),
             train=TrainOptions(steps=args.train_steps, seed=args.seed),
         )
-    if args.subject:
+    if not args.prior:
         from gen2res_desktop.cli.restore_photo import restore_whole_photo
 
         return restore_whole_photo(args, settings, single)
-    if not args.prior:
+    if args.mask or args.mask_out or args.faces == "off" or args.upscale != 1:
         raise Gen2ResError(
-            "Give --prior NAME to restore a crop, or --subject NAME for a whole photo."
+            "--mask, --mask-out, --faces and --upscale apply to whole photos, not to a crop "
+            "restored with --prior."
         )
     if not args.out:
         raise Gen2ResError("Give --out FILE for the restored image.")

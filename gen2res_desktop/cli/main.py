@@ -15,7 +15,7 @@ from gen2res_desktop.core.errors import Gen2ResError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gen2res_desktop.cli import engine_cmds, faces_cmds, library_cmds
+    from gen2res_desktop.cli import engine_cmds, faces_cmds, library_cmds, models_cmds, repair_cmds
 
     parser = argparse.ArgumentParser(
         prog="gen2res",
@@ -23,9 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gen2res {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    models_cmds.register(sub)
     engine_cmds.register(sub)
     library_cmds.register(sub)
     faces_cmds.register(sub)
+    repair_cmds.register(sub)
     return parser
 
 

@@ -48,7 +48,7 @@ def test_models_import_list_train_album_restore(
     )
     assert code == 0 and "Installed prior 'tiny'" in out
     code, out, _ = run(capsys, "models", "list", "--json")
-    listed = json.loads(out)
+    listed = json.loads(out)["priors"]
     assert code == 0 and listed[0]["name"] == "tiny" and listed[0]["resolution"] == 32
 
     adapter = tmp_path / "grandma.safetensors"
