@@ -1,4 +1,4 @@
-"""``gen2res restore PHOTO_ID|FILE --subject NAME``: whole photos, faces pasted back."""
+"""``gen2res restore PHOTO_ID|FILE [--subject NAME]``: whole photos repaired, faces pasted back."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gen2res_desktop.cli.output import TerminalProgress, print_json, save_image
+from gen2res_desktop.cli.repair_cmds import is_library_id, read_mask, repair_settings
 from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.pipeline import SingleOptions
@@ -30,15 +31,27 @@ def restore_whole_photo(
     from gen2res_desktop.library.store import Library
 
     target = str(args.input)
-    as_file = Path(target).is_file() or not target.isdigit()
+    as_file = not is_library_id(target)
     if as_file and not args.out:
         raise Gen2ResError("Give --out FILE for the restored photo.")
+    for option, path in (("--out", args.out), ("--mask-out", args.mask_out)):
+        if as_file and path is not None and Path(path).resolve() == Path(target).resolve():
+            raise Gen2ResError(f"{option} names the photo being restored; choose another file.")
+    repair = repair_settings(args)
+    if args.mask_out is not None and not repair.scratches:
+        raise Gen2ResError("--mask-out writes the damage map, which --scratches off does not make.")
+    restore_faces = args.faces == "on"
+    mask = read_mask(args.mask) if args.mask is not None else None
     bar = TerminalProgress()
     try:
         with Library.open() as lib:
+            source = Path(target) if as_file else int(target)
+            if mask is not None and not as_file:
+                # the map painted for a library photo stays with it, like a pet's crop box
+                lib.set_photo_damage_map(int(target), mask)
             result = restore(
                 lib,
-                Path(target) if as_file else int(target),
+                source,
                 subject=args.subject,
                 settings=settings,
                 single=single,
@@ -46,13 +59,21 @@ def restore_whole_photo(
                 crop=parse_crop(args.crop),
                 detector=args.detector,
                 device=args.device,
+                repair=repair,
+                faces=restore_faces,
+                damage_map=mask,
                 progress=bar,
             )
             if args.out:
                 save_image(result.image, args.out)
+            used_map = result.repair.damage_map if result.repair is not None else None
+            if args.mask_out is not None and used_map is not None:
+                from gen2res_desktop.library.store import write_damage_map
+
+                write_damage_map(used_map, args.mask_out)
     finally:
         bar.close()
-    faces = [
+    face_rows = [
         {
             "index": f.index + 1,
             "box": list(f.box),
@@ -63,12 +84,24 @@ def restore_whole_photo(
         for f, p in zip(result.faces, result.plans, strict=True)
     ]
     rid = result.restoration.id if result.restoration else None
+    stages = result.repair.stages if result.repair is not None else []
     if args.json:
         print_json(
-            {"restoration_id": rid, "out": str(args.out) if args.out else None, "faces": faces}
+            {
+                "restoration_id": rid,
+                "out": str(args.out) if args.out else None,
+                "faces": face_rows,
+                "repair": [
+                    {"stage": st.stage, "method": st.method, "seconds": st.seconds, **st.detail}
+                    for st in stages
+                ],
+                "mask_out": str(args.mask_out) if args.mask_out else None,
+            }
         )
         return 0
-    for f in faces:
+    if stages:
+        print("Repaired: " + ", ".join(_describe(st) for st in stages) + ".")
+    for f in face_rows:
         score = (
             "n/a (no face descriptor)"
             if f["identity_score"] is None
@@ -83,3 +116,19 @@ def restore_whole_photo(
     if args.out:
         print(f"Restored photo written to {args.out}.")
     return 0
+
+
+_STAGE_NAMES = {
+    "damage": "damage map",
+    "inpaint": "scratches filled",
+    "denoise": "grain and noise",
+    "upscale": "enlarged",
+    "colour": "fading and colour",
+}
+
+
+def _describe(stage) -> str:
+    text = f"{_STAGE_NAMES.get(stage.stage, stage.stage)} ({stage.method}"
+    if stage.stage == "damage" and "damaged_fraction" in stage.detail:
+        text += f", {stage.detail['damaged_fraction']:.2%} of the photo"
+    return text + ")"

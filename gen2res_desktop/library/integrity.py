@@ -59,8 +59,12 @@ def check_library(
             )
         report.photos_checked = i + 1
         progress(Progress("check", i + 1, len(photos), message=row["original_name"]))
-    for row in lib._rows("SELECT id, file FROM restorations"):
+    for row in lib._rows("SELECT id, file, damage_map FROM restorations"):
         known_file(f"restoration {row['id']}", row["file"])
+        if row["damage_map"]:
+            known_file(f"damage map of restoration {row['id']}", row["damage_map"])
+    for row in lib._rows("SELECT id, damage_map FROM photos WHERE damage_map IS NOT NULL"):
+        known_file(f"damage map of photo {row['id']}", row["damage_map"])
     # Only a finished adapter promises a file; a cancelled one may not have written it yet.
     for row in lib._rows("SELECT id, file, status FROM adapters"):
         if row["status"] == "ready":
@@ -74,7 +78,7 @@ def check_library(
             return
         report.orphan_files.append(lib.relative(path))
 
-    for folder in (lib.photos_dir, lib.restorations_dir):
+    for folder in (lib.photos_dir, lib.restorations_dir, lib.masks_dir):
         for path in _files(folder):
             if path not in referenced:
                 orphan(path)

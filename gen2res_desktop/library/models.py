@@ -105,6 +105,7 @@ class Restoration:
     identity_scores: list[float] | None
     kept: bool | None  # None: not decided yet
     created: str
+    damage_map: Path | None = None  # the scratches and dust the repair filled, if any
 
 
 @dataclass(frozen=True)

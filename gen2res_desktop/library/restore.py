@@ -1,10 +1,13 @@
-"""Restoring a whole photo from the library or a file: every face with its subject's adapter.
+"""Restoring a whole photo from the library or a file: the print repaired (scratches, dust,
+grain, fading), then every face regenerated with its subject's adapter and pasted back
+into the repaired photo.
 
-The CLI's ``gen2res restore --subject`` and the GUI's one-click Restore both call
+The CLI's ``gen2res restore`` and the GUI's one-click Restore both call
 :func:`restore_whole_photo`. Faces are matched to subjects by what the user confirmed,
 else by the suggested subject, else (when ``subject`` is given and the photo shows one
 face) that subject. A face with a subject that has a ready adapter is restored with it;
-any other face runs in single-photo mode, which is much slower.
+any other face runs in single-photo mode, which is much slower. With ``faces=False`` only
+the print is repaired: no prior, subject or face is needed.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.faces import DetectedFace
 from gen2res_desktop.core.images import load_rgb
+from gen2res_desktop.core.photo.repair import RepairResult, repair_photo
+from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.photo_restore import FaceOutcome, Region, find_regions, restore_photo
 from gen2res_desktop.core.pipeline import SingleOptions, restore_crop
 from gen2res_desktop.core.priors import LoadedPrior, PriorRegistry, load_prior
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.library.faces import photo_faces
 from gen2res_desktop.library.models import AdapterRecord, Face, Restoration, Subject
-from gen2res_desktop.library.store import Library
+from gen2res_desktop.library.store import Library, write_damage_map
 
 
 @dataclass
@@ -44,6 +49,7 @@ class WholePhotoResult:
     faces: list[FaceOutcome]
     plans: list[FacePlan] = field(default_factory=list)
     restoration: Restoration | None = None
+    repair: RepairResult | None = None
 
 
 class PriorCache:
@@ -60,10 +66,30 @@ class PriorCache:
         return self._loaded[name]
 
 
-def _stored_faces(faces: list[Face]) -> list[DetectedFace]:
-    return [
-        DetectedFace(f.box, np.asarray(f.landmarks, dtype=float), 0.0, f.descriptor) for f in faces
-    ]
+def _stored_faces(faces: list[Face], scale: int = 1) -> list[DetectedFace]:
+    """Faces found on the original photo, in the coordinates of a copy ``scale`` times larger."""
+    out = []
+    for f in faces:
+        box = tuple(int(v) * scale for v in f.box)
+        # pixel centres move with the enlargement: (x + 0.5) * s - 0.5
+        marks = (np.asarray(f.landmarks, dtype=float) + 0.5) * scale - 0.5
+        out.append(DetectedFace(box, marks, 0.0, f.descriptor))
+    return out
+
+
+_model_caches: dict[tuple[Path, str | None], object] = {}
+
+
+def photo_models(lib: Library, device: str | None):
+    """The library's installed photo models, loaded when a repair stage asks for one and
+    kept for the next photo (restoring an album loads each model once)."""
+    from gen2res_desktop.core.photo.spandrel_models import PhotoModelCache
+
+    key = (lib.home.resolve(), device)
+    if key not in _model_caches:
+        _model_caches.clear()  # one library and device at a time: free the old models
+        _model_caches[key] = PhotoModelCache(lib.home, device)
+    return _model_caches[key]
 
 
 def plan_faces(
@@ -101,74 +127,101 @@ def restore_whole_photo(
     crop: tuple[int, int, int] | None = None,
     detector: str = "hog",
     device: str | None = None,
+    repair: RepairSettings | None = None,
+    faces: bool = True,
+    damage_map: np.ndarray | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> WholePhotoResult:
     """Restore a library photo (``source`` an id: the result is recorded as a restoration)
-    or an image file (nothing recorded; the caller saves ``result.image``)."""
+    or an image file (nothing recorded; the caller saves ``result.image``).
+
+    ``repair`` defaults to the library's saved restore options. The damage map is
+    ``damage_map`` if given, else the one the user painted for a library photo, else the
+    detector's.
+    """
     cancel = cancel or CancelToken()
     settings = settings or RestoreSettings()
+    repair = repair if repair is not None else lib.repair_settings()
     subj = lib.get_subject(subject) if subject else None
     photo_id = source if isinstance(source, int) else None
     stored: list[Face] | None = None
     if photo_id is not None:
         photo = lib.get_photo(photo_id)
         name = photo.original_name
-        if subj is None:
+        if subj is None and faces:
             subj = _only_subject(lib, photo_id)
         if crop is not None:
             lib.set_photo_crop(photo_id, crop)  # remembered for the next restore of this pet
-        elif subj is not None and subj.kind != "person":
+        elif faces and subj is not None and subj.kind != "person":
             crop = lib.photo_crop(photo_id)
-        if crop is None and (subj is None or subj.kind == "person"):
+        if faces and crop is None and (subj is None or subj.kind == "person"):
             image, stored = photo_faces(lib, photo_id, detector=detector)
         else:
             image = lib.load_photo_rgb(photo)
+        if damage_map is None and repair.scratches:
+            damage_map = lib.photo_damage_map(photo_id)
     else:
         image, name = load_rgb(source), Path(source).name
-    if subj is None and crop is None and stored is None:
+    if faces and subj is None and crop is None and stored is None:
         raise Gen2ResError("Say whose photo this is with --subject NAME.")
 
     priors = PriorCache(lib, device)
-    kind = subj.kind if subj else "person"
-    base = priors.get(subj.prior if subj else "face")
-    regions = find_regions(
-        image,
-        kind=kind,
-        resolution=base.resolution,
-        crop=crop,
-        detector=detector,
-        faces=_stored_faces(stored) if stored is not None else None,
-        name=name,
+    base = None
+    if faces:
+        # the prior is needed anyway: load it before the repair, so a missing one fails fast
+        base = priors.get(subj.prior if subj else "face")
+    fixed = repair_photo(
+        np.asarray(image),
+        repair,
+        damage_map=damage_map,
+        models=photo_models(lib, device),
+        progress=progress,
+        cancel=cancel,
     )
-    plans = plan_faces(lib, regions, stored, subj, force_single=force_single)
-    if subj is not None and not force_single and single is None:
-        missing = [p for p in plans if p.subject is subj and p.adapter is None]
-        if missing:
-            raise Gen2ResError(
-                f"'{subj.name}' has no trained adapter yet: run 'gen2res train --subject "
-                f"{subj.name}', or restore with --single (single-photo mode, much slower)."
-            )
-    by_index = {p.region.index: p for p in plans}
-    single = single or SingleOptions()
-
-    def restore_fn(crop_img: Image.Image, index: int) -> Image.Image:
-        plan = by_index[index]
-        prior = priors.get(plan.subject.prior if plan.subject else base.info.name)
-        return restore_crop(
-            prior,
-            crop_img,
-            settings,
-            adapter=plan.adapter.path if plan.adapter else None,
-            single=None if plan.adapter else single,
-            progress=progress,
-            cancel=cancel,
+    repaired = Image.fromarray(fixed.image, "RGB")
+    outcome = WholePhotoResult(repaired, [], [], repair=fixed)
+    if faces:
+        assert base is not None
+        s = fixed.scale
+        regions = find_regions(
+            repaired,
+            kind=subj.kind if subj else "person",
+            resolution=base.resolution,
+            crop=None if crop is None else tuple(v * s for v in crop),
+            detector=detector,
+            faces=_stored_faces(stored, s) if stored is not None else None,
+            name=name,
         )
+        plans = plan_faces(lib, regions, stored, subj, force_single=force_single)
+        if subj is not None and not force_single and single is None:
+            missing = [p for p in plans if p.subject == subj and p.adapter is None]
+            if missing:
+                raise Gen2ResError(
+                    f"'{subj.name}' has no trained adapter yet: run 'gen2res train --subject "
+                    f"{subj.name}', or restore with --single (single-photo mode, much slower)."
+                )
+        by_index = {p.region.index: p for p in plans}
+        single = single or SingleOptions()
 
-    result = restore_photo(image, regions, restore_fn, progress=progress, cancel=cancel)
-    outcome = WholePhotoResult(result.image, result.faces, plans)
+        def restore_fn(crop_img: Image.Image, index: int) -> Image.Image:
+            plan = by_index[index]
+            prior = priors.get(plan.subject.prior if plan.subject else base.info.name)
+            return restore_crop(
+                prior,
+                crop_img,
+                settings,
+                adapter=plan.adapter.path if plan.adapter else None,
+                single=None if plan.adapter else single,
+                progress=progress,
+                cancel=cancel,
+            )
+
+        result = restore_photo(repaired, regions, restore_fn, progress=progress, cancel=cancel)
+        finished = Image.fromarray(fixed.finish(np.asarray(result.image)), "RGB")
+        outcome = WholePhotoResult(finished, result.faces, plans, repair=fixed)
     if photo_id is not None:
-        outcome.restoration = _record(lib, photo_id, outcome, settings, subj)
+        outcome.restoration = _record(lib, photo_id, outcome, settings, subj, repair, faces)
     progress(Progress("done", 1, 1, "Restored"))
     return outcome
 
@@ -185,12 +238,22 @@ def _record(
     outcome: WholePhotoResult,
     settings: RestoreSettings,
     subject: Subject | None,
+    repair: RepairSettings,
+    faces: bool,
 ) -> Restoration:
     out = lib.restoration_path_for(photo_id, settings.seed)
     with atomic_path(out) as tmp:
         outcome.image.save(tmp, format="PNG")
+    used_map = outcome.repair.damage_map if outcome.repair is not None else None
+    map_file = None
+    if used_map is not None:
+        map_file = write_damage_map(used_map, out.with_name(f"{out.stem}.damage.png"))
     adapters = [p.adapter for p in outcome.plans if p.adapter is not None]
     info = asdict(settings)
+    info["repair"] = repair.to_json()
+    if outcome.repair is not None:
+        info["repair"].update(outcome.repair.record())
+    info["restore_faces"] = faces
     info["faces"] = [
         {
             "box": list(p.region.box),
@@ -209,4 +272,5 @@ def _record(
         settings.seed,
         out,
         scores or None,
+        damage_map=map_file,
     )

@@ -117,7 +117,19 @@ _V3 = """
 ALTER TABLE photos ADD COLUMN crop TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# The whole-photo repair: the damage map the user painted for a photo (a PNG under
+# masks/), the map a restoration used (beside its image), and per-library preferences
+# such as the restore options, as JSON values by key.
+_V4 = """
+ALTER TABLE photos ADD COLUMN damage_map TEXT;
+ALTER TABLE restorations ADD COLUMN damage_map TEXT;
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -5,7 +5,8 @@ Layout of the library folder::
     library.sqlite3            the database (WAL mode, foreign keys on)
     photos/ab/<sha256>.<ext>   imported originals, byte for byte, named by content
     thumbnails/ab/<sha256>.jpg cached previews, longest side 256
-    restorations/<photo id>/   restored images
+    restorations/<photo id>/   restored images (and the damage map each one used)
+    masks/<sha256>.png         damage maps the user painted, one per photo
     adapters/subject-<id>.*    per-subject LoRA adapters (and their training checkpoints)
     backups/                   database copies taken before each migration
     locks/                     one lock per running Library with jobs (see locks.py)
@@ -35,8 +36,9 @@ from PIL import Image
 
 from gen2res_desktop.core.atomic import atomic_path
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.images import load_rgb
+from gen2res_desktop.core.images import load_rgb, open_image
 from gen2res_desktop.core.paths import adapters_dir, library_home
+from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress
 from gen2res_desktop.library import locks, schema
 from gen2res_desktop.library.models import (
@@ -67,6 +69,24 @@ MAX_NAME_LENGTH = 100
 _BUSY_TIMEOUT_S = 30.0
 # A face keeps its confirmed subject across re-detection when the boxes overlap this much.
 _SAME_FACE_IOU = 0.5
+
+
+_REPAIR_KEY = "restore.repair"
+
+
+def read_damage_map(path: Path) -> np.ndarray:
+    """A damage map image (any mode) as uint8 0/255; Gen2ResError if it cannot be read."""
+    img = open_image(path)
+    gray = np.asarray(img.convert("L"))
+    return np.where(gray > 127, 255, 0).astype(np.uint8)
+
+
+def write_damage_map(mask: np.ndarray, target: Path) -> Path:
+    """Save ``mask`` (nonzero = damaged) as a black-and-white PNG, atomically."""
+    img = Image.fromarray(np.where(np.asarray(mask) > 0, 255, 0).astype(np.uint8), "L")
+    with atomic_path(target) as tmp:
+        img.convert("1").save(tmp, format="PNG")
+    return target
 
 
 def now() -> str:
@@ -137,6 +157,7 @@ class Library:
         self.photos_dir = self.home / "photos"
         self.thumbnails_dir = self.home / "thumbnails"
         self.restorations_dir = self.home / "restorations"
+        self.masks_dir = self.home / "masks"
         self.adapters_dir = adapters_dir(self.home)
         self.backups_dir = self.home / "backups"
         self.locks_dir = self.home / "locks"
@@ -160,6 +181,7 @@ class Library:
                 lib.photos_dir,
                 lib.thumbnails_dir,
                 lib.restorations_dir,
+                lib.masks_dir,
                 lib.adapters_dir,
             ):
                 folder.mkdir(parents=True, exist_ok=True)
@@ -335,6 +357,7 @@ class Library:
             self.photos_dir,
             self.thumbnails_dir,
             self.restorations_dir,
+            self.masks_dir,
             self.adapters_dir,
         ):
             for dirpath, _, filenames in os.walk(folder):
@@ -508,6 +531,47 @@ class Library:
         with self._write() as c:
             c.execute("UPDATE photos SET crop = ? WHERE id = ?", [value, photo_id])
 
+    def _damage_map_file(self, photo: Photo) -> Path:
+        return self.masks_dir / f"{photo.hash}.png"
+
+    def photo_damage_map(self, photo_id: int) -> np.ndarray | None:
+        """The damage map the user painted for this photo (uint8, 255 = damaged), if any.
+
+        A map whose file has gone missing counts as none (``library check`` reports it).
+        """
+        self.get_photo(photo_id)
+        row = self._row("SELECT damage_map FROM photos WHERE id = ?", [photo_id])
+        if row is None or not row["damage_map"]:
+            return None
+        path = self.resolve(row["damage_map"])
+        if not path.is_file():
+            return None
+        return read_damage_map(path)
+
+    def set_photo_damage_map(self, photo_id: int, mask: np.ndarray | None) -> None:
+        """Keep ``mask`` (photo-sized, nonzero = damaged) as this photo's damage map, used by
+        every later restore instead of the detector; None goes back to detecting."""
+        photo = self.get_photo(photo_id)
+        target = self._damage_map_file(photo)
+        if mask is None:
+            with self._write() as c:
+                c.execute("UPDATE photos SET damage_map = NULL WHERE id = ?", [photo_id])
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            return
+        mask = np.asarray(mask)
+        if mask.ndim != 2 or mask.shape != (photo.height, photo.width):
+            got = " x ".join(str(v) for v in mask.shape[1::-1]) if mask.ndim >= 2 else "not 2-D"
+            raise Gen2ResError(
+                f"The damage map is {got} pixels but {photo.original_name} is "
+                f"{photo.width} x {photo.height}; it must be painted on this photo."
+            )
+        write_damage_map(mask, target)
+        with self._write() as c:
+            c.execute(
+                "UPDATE photos SET damage_map = ? WHERE id = ?", [self.relative(target), photo_id]
+            )
+
     def _photo_id_by_hash(self, digest: str) -> int | None:
         row = self._row("SELECT id FROM photos WHERE hash = ?", [digest])
         return None if row is None else int(row["id"])
@@ -557,10 +621,12 @@ class Library:
         """
         photo = self.get_photo(photo_id)
         restored = [r.path for r in self.list_restorations(photo_id)]
+        restored += [r.damage_map for r in self.list_restorations(photo_id) if r.damage_map]
         with self._write() as c:
             c.execute("DELETE FROM photos WHERE id = ?", [photo_id])
         # Files go after the commit: a crash in between leaves orphans, never dangling rows.
-        for path in [self.photo_path(photo), self._thumbnail_file(photo.hash), *restored]:
+        files = [self.photo_path(photo), self._thumbnail_file(photo.hash), *restored]
+        for path in [*files, self._damage_map_file(photo)]:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         shutil.rmtree(self.restorations_dir / str(photo_id), ignore_errors=True)
@@ -951,6 +1017,7 @@ class Library:
             identity_scores=None if scores is None else [float(s) for s in json.loads(scores)],
             kept=None if r["kept"] is None else bool(r["kept"]),
             created=r["created"],
+            damage_map=self.resolve(r["damage_map"]) if r["damage_map"] else None,
         )
 
     _RESTORATION_SQL = "SELECT r.*, s.name AS subject_name FROM restorations r LEFT JOIN subjects s ON s.id = r.subject"
@@ -964,23 +1031,20 @@ class Library:
         seed: int,
         output_file: Path,
         identity_scores: Sequence[float] | None = None,
+        damage_map: Path | None = None,
     ) -> Restoration:
-        """Record a restored image already written (atomically) under ``restorations/``."""
+        """Record a restored image already written (atomically) under ``restorations/``,
+        with the damage map its repair used (a PNG written there too), if any."""
         self.get_photo(photo_id)
         if adapter_id is not None:
             self.get_adapter(adapter_id)
-        rel = self.relative(output_file)
-        if not rel.startswith("restorations/"):
-            raise Gen2ResError(
-                f"Restorations are stored under {self.restorations_dir}, not at {output_file}."
-            )
-        if not Path(output_file).is_file():
-            raise Gen2ResError(f"{output_file}: the restored image was not written.")
+        rel = self._restoration_file(output_file, "restored image")
+        map_rel = None if damage_map is None else self._restoration_file(damage_map, "damage map")
         scores = None if identity_scores is None else _json([float(s) for s in identity_scores])
         with self._write() as c:
             cur = c.execute(
-                "INSERT INTO restorations (photo, subject, adapter, settings, seed, file, identity_scores, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO restorations (photo, subject, adapter, settings, seed, file, "
+                "identity_scores, created, damage_map) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     photo_id,
                     self._optional_subject_id(subject),
@@ -990,10 +1054,21 @@ class Library:
                     rel,
                     scores,
                     now(),
+                    map_rel,
                 ],
             )
             rid = int(cur.lastrowid)
         return self.get_restoration(rid)
+
+    def _restoration_file(self, path: Path, what: str) -> str:
+        rel = self.relative(path)
+        if not rel.startswith("restorations/"):
+            raise Gen2ResError(
+                f"Restorations are stored under {self.restorations_dir}, not at {path}."
+            )
+        if not Path(path).is_file():
+            raise Gen2ResError(f"{path}: the {what} was not written.")
+        return rel
 
     def get_restoration(self, restoration_id: int) -> Restoration:
         row = self._row(self._RESTORATION_SQL + " WHERE r.id = ?", [restoration_id])
@@ -1024,8 +1099,40 @@ class Library:
         restoration = self.get_restoration(restoration_id)
         with self._write() as c:
             c.execute("DELETE FROM restorations WHERE id = ?", [restoration_id])
-        with contextlib.suppress(FileNotFoundError):
-            restoration.path.unlink()
+        for path in (restoration.path, restoration.damage_map):
+            if path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+    # ------------------------------------------------------------------ preferences
+
+    def get_setting(self, key: str, default: object = None) -> object:
+        """A preference kept with this library (JSON value), or ``default``."""
+        row = self._row("SELECT value FROM settings WHERE key = ?", [key])
+        if row is None:
+            return default
+        try:
+            return json.loads(row["value"])
+        except ValueError:
+            return default  # a damaged value is as good as none; the next save replaces it
+
+    def set_setting(self, key: str, value: object) -> None:
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, _json(value)],
+            )
+
+    def repair_settings(self) -> RepairSettings:
+        """The restore options last chosen in this library (the defaults at first)."""
+        try:
+            return RepairSettings.from_json(self.get_setting(_REPAIR_KEY))
+        except Gen2ResError:
+            return RepairSettings()
+
+    def set_repair_settings(self, settings: RepairSettings) -> None:
+        self.set_setting(_REPAIR_KEY, settings.to_json())
 
     # ------------------------------------------------------------------ integrity
 
