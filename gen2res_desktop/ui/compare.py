@@ -1,7 +1,9 @@
 """Before/after comparison: side by side with synchronised zoom and pan, or a split view.
 
-Both views show the result in the original's coordinates (a result of another size is
-scaled onto the original), so the same zoom and scroll position mean the same pixels.
+Both views show the images in the result's coordinates (the original is scaled up onto a
+result the repair enlarged 2x or 4x), so the same zoom and scroll position mean the same
+pixels and 100% shows the result pixel for pixel. The damage map the repair used can be
+laid over the Before image in red.
 """
 
 from __future__ import annotations
@@ -51,15 +53,20 @@ BACKGROUND = QColor(40, 40, 40)
 
 @dataclass(frozen=True)
 class CompareInfo:
-    """What the info line says about the result."""
+    """What the info lines say about the result."""
 
     title: str = ""
     strength: int | None = None
     seed: int | None = None
     adapter: str | None = None
     identity: float | None = None
+    faces: bool = True  # False: the photo was repaired only (nothing to say about faces)
+    repair: str = ""  # what the repair did, see repair_summary
 
     def line(self) -> str:
+        """How the faces were regenerated; empty when they were not."""
+        if not self.faces:
+            return ""
         parts = []
         if self.strength is not None:
             parts.append(f"Strength {self.strength}")
@@ -71,7 +78,63 @@ class CompareInfo:
         return " · ".join(parts)
 
 
+def _method(stage: dict) -> str:
+    method = stage.get("method") or ""
+    return "built-in" if method == "opencv" else method
+
+
+def repair_summary(settings: dict) -> str:
+    """One line of what a restoration's repair did, from the settings the library recorded
+    with it, e.g. "Scratches filled (built-in) · Grain reduced · Colour corrected ·
+    Faces: Grandma (adapter)". Empty for a restoration made before the repair existed."""
+    repair = settings.get("repair") if isinstance(settings, dict) else None
+    if not isinstance(repair, dict):
+        return ""
+    stages = {s.get("stage"): s for s in repair.get("stages", []) if isinstance(s, dict)}
+    parts = []
+    damage = stages.get("damage")
+    if damage is not None:
+        own = damage.get("method") == "your map"
+        if "inpaint" in stages:
+            how = _method(stages["inpaint"])
+            parts.append(f"Scratches filled ({'your map, ' if own else ''}{how})")
+        elif repair.get("inpaint") == "off":
+            parts.append("Scratches marked, not filled")
+        else:
+            parts.append("No scratches found")
+    denoise = stages.get("denoise")
+    if denoise is not None:
+        method = denoise.get("method")
+        if method == "off":
+            parts.append("Sharpened")
+        elif method == "opencv":
+            parts.append("Grain reduced")
+        else:
+            parts.append(f"Grain reduced ({method})")
+    upscale = stages.get("upscale")
+    if upscale is not None:
+        factor = (upscale.get("detail") or {}).get("factor") or repair.get("scale")
+        text = f"Enlarged {factor}×"
+        parts.append(text if upscale.get("method") == "opencv" else f"{text} ({_method(upscale)})")
+    if "colour" in stages:
+        parts.append("Colour corrected")
+    if settings.get("restore_faces") is False:
+        parts.append("Faces: not regenerated")
+    else:
+        faces = [f for f in settings.get("faces", []) if isinstance(f, dict)]
+        if faces:
+            who = [f"{f.get('subject') or 'unknown'} ({f.get('mode') or 'adapter'})" for f in faces]
+            parts.append("Faces: " + ", ".join(who))
+    return " · ".join(parts)
+
+
 # -- side by side ---------------------------------------------------------------------------
+
+
+def _stretch(image: QImage, size: QSize) -> QTransform:
+    return QTransform.fromScale(
+        size.width() / max(image.width(), 1), size.height() / max(image.height(), 1)
+    )
 
 
 class _ImageView(QGraphicsView):
@@ -85,6 +148,10 @@ class _ImageView(QGraphicsView):
         self.item = QGraphicsPixmapItem()
         self.item.setTransformationMode(Qt.SmoothTransformation)
         self.scene().addItem(self.item)
+        self.overlay = QGraphicsPixmapItem()  # the damage map, over the Before image
+        self.overlay.setZValue(1)
+        self.overlay.setVisible(False)
+        self.scene().addItem(self.overlay)
         self.setDragMode(QGraphicsView.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
@@ -93,11 +160,21 @@ class _ImageView(QGraphicsView):
 
     def set_image(self, image: QImage, scene_size: QSize) -> None:
         self.item.setPixmap(QPixmap.fromImage(image))
-        # a result of another size is stretched over the original's rectangle
-        sx = scene_size.width() / max(image.width(), 1)
-        sy = scene_size.height() / max(image.height(), 1)
-        self.item.setTransform(QTransform.fromScale(sx, sy))
+        # an image of another size is stretched over the scene's rectangle
+        self.item.setTransform(_stretch(image, scene_size))
         self.scene().setSceneRect(QRectF(0, 0, scene_size.width(), scene_size.height()))
+
+    def set_overlay(self, image: QImage | None, scene_size: QSize) -> None:
+        """Lay ``image`` over the picture (stretched the same way), or take it off."""
+        if image is None or image.isNull():
+            self.overlay.setVisible(False)
+            self.overlay.setPixmap(QPixmap())
+            return
+        if self.overlay.data(0) != image.cacheKey():
+            self.overlay.setPixmap(QPixmap.fromImage(image))
+            self.overlay.setData(0, image.cacheKey())
+        self.overlay.setTransform(_stretch(image, scene_size))
+        self.overlay.setVisible(True)
 
     def zoom_factor(self) -> float:
         return self.transform().m11()
@@ -150,6 +227,10 @@ class SideBySideView(QWidget):
     def set_labels(self, left: str, right: str) -> None:
         self.left_label.setText(left)
         self.right_label.setText(right)
+
+    def set_overlays(self, left: QImage | None, right: QImage | None, scene_size: QSize) -> None:
+        self.left.set_overlay(left, scene_size)
+        self.right.set_overlay(right, scene_size)
 
     def _sync_scroll(self, bar, value: int) -> None:
         if self._syncing:
@@ -219,6 +300,7 @@ class SplitView(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
         self._left = QImage()
         self._right = QImage()
+        self._overlays: tuple[QImage | None, QImage | None] = (None, None)
         self._labels = ("Before", "After")
         self._size = QSize(1, 1)
         self._divider = 0.5  # fraction of the widget's width
@@ -235,6 +317,11 @@ class SplitView(QWidget):
 
     def set_labels(self, left: str, right: str) -> None:
         self._labels = (left, right)
+        self.update()
+
+    def set_overlays(self, left: QImage | None, right: QImage | None, scene_size: QSize) -> None:
+        """Images laid over the left / right image (stretched onto it), or None."""
+        self._overlays = (left, right)
         self.update()
 
     def divider(self) -> float:
@@ -299,15 +386,18 @@ class SplitView(QWidget):
         # smooth until 4x; beyond that the user is inspecting pixels and should see them
         p.setRenderHint(QPainter.SmoothPixmapTransform, self.zoom_factor() < 4.0)
         x = self.divider_x()
-        if not self._left.isNull():
+        halves = (
+            (self._left, self._overlays[0], QRectF(0, 0, x, self.height())),
+            (self._right, self._overlays[1], QRectF(x, 0, self.width() - x, self.height())),
+        )
+        for image, overlay, clip in halves:
+            if image.isNull():
+                continue
             p.save()
-            p.setClipRect(QRectF(0, 0, x, self.height()))
-            p.drawImage(target, self._left)
-            p.restore()
-        if not self._right.isNull():
-            p.save()
-            p.setClipRect(QRectF(x, 0, self.width() - x, self.height()))
-            p.drawImage(target, self._right)
+            p.setClipRect(clip)
+            p.drawImage(target, image)
+            if overlay is not None and not overlay.isNull():
+                p.drawImage(target, overlay)
             p.restore()
         p.setRenderHint(QPainter.Antialiasing)
         p.setPen(QPen(QColor(255, 255, 255, 230), 2))
@@ -414,12 +504,17 @@ class CompareWindow(QMainWindow):
         *,
         export: ExportFn | None = None,
         suggested_name: str = "restored.png",
+        damage_overlay: QImage | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WA_DeleteOnClose)
         self.setWindowTitle(f"Compare — {info.title}" if info.title else "Compare")
         self.before, self.after, self.info = before, after, info
+        # the damage map in red, the Before image's size (see damage_editor.mask_to_overlay)
+        self.damage_overlay = (
+            damage_overlay if damage_overlay and not damage_overlay.isNull() else None
+        )
         self.flipped = False
         self._export = export
         self._suggested_name = suggested_name
@@ -434,11 +529,18 @@ class CompareWindow(QMainWindow):
         self.info_label = QLabel(info.line())
         self.info_label.setObjectName("compareInfo")
         self.info_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.info_label.setVisible(bool(info.line()))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.info_label)
+        self.repair_label = QLabel(info.repair)
+        self.repair_label.setObjectName("compareRepair")
+        self.repair_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.repair_label.setWordWrap(True)
+        self.repair_label.setVisible(bool(info.repair))
+        layout.addWidget(self.repair_label)
         self.setCentralWidget(central)
         self._build_toolbar()
         self._apply_images()
@@ -466,6 +568,18 @@ class CompareWindow(QMainWindow):
         self.action_flip = tb.addAction("Flip before/after", self.flip)
         self.action_flip.setShortcut(QKeySequence(Qt.Key_Space))
         self.action_flip.setToolTip("Swap the before and after images (Space)")
+        self.action_damage = tb.addAction("Show damage map", self._apply_overlays)
+        self.action_damage.setCheckable(True)
+        self.action_damage.setShortcut(QKeySequence(Qt.Key_M))
+        if self.damage_overlay is not None:
+            self.action_damage.setToolTip(
+                "Show in red the scratches and dust the repair filled in, over the Before image (M)"
+            )
+        else:
+            self.action_damage.setEnabled(False)
+            self.action_damage.setToolTip(
+                "This restoration has no damage map: scratch repair was off when it was made"
+            )
         tb.addSeparator()
         self.action_export = tb.addAction("Export…", lambda: self.export(side_by_side=False))
         self.action_export.setShortcut(QKeySequence.Save)
@@ -483,13 +597,33 @@ class CompareWindow(QMainWindow):
         self.stack.setCurrentIndex(mode)
         (self.action_side if mode == self.SIDE_BY_SIDE else self.action_split).setChecked(True)
 
+    def scene_size(self) -> QSize:
+        """The result's size: an enlarged result is shown pixel for pixel at 100%."""
+        return self.after.size() if not self.after.isNull() else self.before.size()
+
     def _apply_images(self) -> None:
-        size = self.before.size() if not self.before.isNull() else self.after.size()
+        size = self.scene_size()
         left, right = (self.after, self.before) if self.flipped else (self.before, self.after)
         labels = ("After", "Before") if self.flipped else ("Before", "After")
         for view in (self.side_by_side, self.split):
             view.set_images(left, right, size)
             view.set_labels(*labels)
+        self._apply_overlays()
+
+    def _apply_overlays(self) -> None:
+        size = self.scene_size()
+        overlay = self.damage_overlay if self.showing_damage() else None
+        overlays = (None, overlay) if self.flipped else (overlay, None)
+        for view in (self.side_by_side, self.split):
+            view.set_overlays(*overlays, size)
+
+    def showing_damage(self) -> bool:
+        return self.damage_overlay is not None and self.action_damage.isChecked()
+
+    def show_damage(self, on: bool) -> None:
+        if self.action_damage.isEnabled():
+            self.action_damage.setChecked(on)
+            self._apply_overlays()
 
     def flip(self) -> None:
         self.flipped = not self.flipped
@@ -504,7 +638,7 @@ class CompareWindow(QMainWindow):
         self.split.actual_size()
 
     def zoom_to(self, zoom: float, x: float, y: float) -> None:
-        """Both views: image pixel (x, y) at the centre, ``zoom`` screen pixels per pixel."""
+        """Both views: result pixel (x, y) at the centre, ``zoom`` screen pixels per pixel."""
         self.side_by_side.zoom_to(zoom, x, y)
         self.split.zoom_to(zoom, x, y)
 

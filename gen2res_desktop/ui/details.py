@@ -34,7 +34,10 @@ def restoration_label(r: Restoration) -> str:
     strength = r.settings.get("strength")
     if strength is not None:
         parts.append(f"strength {strength}")
-    parts.append(r.subject if r.adapter_id is not None and r.subject else "single-photo")
+    if r.settings.get("restore_faces") is False:
+        parts.append("repair only")
+    else:
+        parts.append(r.subject if r.adapter_id is not None and r.subject else "single-photo")
     if r.identity_scores:
         parts.append(f"identity {max(r.identity_scores):.2f}")
     parts.append({True: "kept", False: "discarded", None: "not decided"}[r.kept])

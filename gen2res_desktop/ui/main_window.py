@@ -43,8 +43,9 @@ from gen2res_desktop.core.priors import PriorRegistry
 from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.library.models import ImportSummary, Restoration, Subject
 from gen2res_desktop.library.store import Library
-from gen2res_desktop.ui.compare import CompareInfo, CompareWindow
+from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
 from gen2res_desktop.ui.crop_dialog import CropDialog
+from gen2res_desktop.ui.damage_editor import DamageMapEditor, mask_to_overlay
 from gen2res_desktop.ui.details import DetailsPanel
 from gen2res_desktop.ui.dialogs import (
     ImportSummaryDialog,
@@ -55,6 +56,8 @@ from gen2res_desktop.ui.dialogs import (
 from gen2res_desktop.ui.grid import ICON_SIZE, GridItem, PhotoGrid, PhotoGridModel
 from gen2res_desktop.ui.jobs_panel import JobsPanel, outcome_text
 from gen2res_desktop.ui.models_dialog import ModelsDialog
+from gen2res_desktop.ui.restore_options import RestoreOptionsDialog
+from gen2res_desktop.ui.services import restore_faces_option
 from gen2res_desktop.ui.settings import AppSettings, load_crop, qsettings, save_crop
 from gen2res_desktop.ui.sidebar import ALL, RESTORATIONS, Sidebar, View
 from gen2res_desktop.ui.workers import BaseRunner, Job, JobRunner, ThumbnailLoader
@@ -63,10 +66,14 @@ log = logging.getLogger(__name__)
 
 ROLE_TITLES = {"reference": "Tag as reference of", "restore": "Tag to restore for"}
 SINGLE_PHOTO_WARNING = (
-    "{who} no trained adapter, so {it} will be restored in single-photo mode: Gen2Res first "
+    "{why}, so the faces in {it} would be regenerated in single-photo mode: Gen2Res first "
     "builds an album from the photo itself and trains on it. That takes much longer (about "
-    "4 minutes per face on a fast GPU, far longer on a CPU). Restore anyway?"
+    "4 minutes per face on a fast GPU, far longer on a CPU).\n\n"
+    "Click Restore faces to do that anyway, or Repair photo only to fix scratches, dust, "
+    "grain and fading and leave the faces as they are."
 )
+RESTORE_FACES, REPAIR_ONLY = 0, 1
+SINGLE_PHOTO_CHOICES = ("Restore faces (slow)", "Repair photo only")
 VARIATIONS = 3
 
 
@@ -104,6 +111,8 @@ class MainWindow(QMainWindow):
         self._on_finished: dict[int, Callable[[object], None]] = {}
         self._compare_windows: list[CompareWindow] = []
         self._models_dialog: ModelsDialog | None = None
+        self._options_dialog: RestoreOptionsDialog | None = None
+        self.damage_editor: DamageMapEditor | None = None
         self.last_message: QMessageBox | None = None
         self.last_summary: ImportSummaryDialog | None = None
         self.import_dialog: QProgressDialog | None = None
@@ -182,6 +191,19 @@ class MainWindow(QMainWindow):
         self.action_restore = self._action(
             "Restore", self.restore_selected, "Ctrl+R", "Restore the selected photos"
         )
+        self.action_restore_options = self._action(
+            "Restore options…",
+            self.open_restore_options,
+            "Ctrl+Shift+R",
+            "Choose how Restore repairs scratches, grain, size and colour, and whether it "
+            "regenerates faces",
+        )
+        self.action_damage_map = self._action(
+            "Edit damage map…",
+            self.edit_damage_map_selected,
+            "Ctrl+D",
+            "See and correct the scratches and dust Restore will fill in",
+        )
         self.action_tag = self._action(
             "Tag selected…", self.popup_tag_menu, "Ctrl+T", "Tag the selected photos to a subject"
         )
@@ -192,7 +214,7 @@ class MainWindow(QMainWindow):
         self.action_compare = self._action("Compare", self.compare_selected, "Ctrl+E")
         self.action_delete = self._action("Delete from library…", self.delete_selected_dialog)
         self.action_models = self._action(
-            "Models…", self.open_models, None, "Install or download priors"
+            "Models…", self.open_models, None, "Install or download priors and photo models"
         )
         self.action_settings = self._action(
             "Settings…", self.open_settings, QKeySequence.Preferences
@@ -218,7 +240,10 @@ class MainWindow(QMainWindow):
             self.action_tag,
             self.action_faces,
             self.action_crop,
+            self.action_damage_map,
+            None,
             self.action_restore,
+            self.action_restore_options,
             self.action_compare,
             None,
             self.action_delete,
@@ -246,6 +271,7 @@ class MainWindow(QMainWindow):
             self.action_new_subject,
             self.action_train,
             self.action_restore,
+            self.action_restore_options,
             self.action_compare,
             None,
             self.action_models,
@@ -332,6 +358,17 @@ class MainWindow(QMainWindow):
             self, title, question, QMessageBox.Yes | QMessageBox.No, QMessageBox.No
         )
         return answer == QMessageBox.Yes
+
+    def choose(self, title: str, question: str, choices: Sequence[str]) -> int | None:
+        """A question with a button per choice and Cancel: the index clicked, None for
+        Cancel; tests replace this method."""
+        box = QMessageBox(QMessageBox.Question, title, question, QMessageBox.NoButton, self)
+        buttons = [box.addButton(text, QMessageBox.AcceptRole) for text in choices]
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(buttons[0])
+        box.exec()
+        clicked = box.clickedButton()
+        return buttons.index(clicked) if clicked in buttons else None
 
     def _guard(self, title: str, fn: Callable[[], object]) -> object | None:
         """Run a quick library call; an expected failure becomes a message, never a crash."""
@@ -434,6 +471,7 @@ class MainWindow(QMainWindow):
             self.action_crop,
             self.action_faces,
             self.action_compare,
+            self.action_damage_map,
         ):
             a.setEnabled(has)
 
@@ -686,6 +724,7 @@ class MainWindow(QMainWindow):
             self.action_compare,
             self.action_faces,
             self.action_crop,
+            self.action_damage_map,
             None,
             self.action_delete,
         ):
@@ -871,42 +910,72 @@ class MainWindow(QMainWindow):
         return self.restore_photos(self.selected_photo_ids())
 
     def restore_photos(self, photo_ids: Sequence[int], seeds: Sequence[int] = (0,)) -> list[int]:
-        """Queue one restore job per photo and seed; asks first if single-photo mode is needed."""
+        """Queue one restore job per photo and seed with the library's restore options.
+
+        With faces on, a photo whose faces need single-photo mode asks first: restore the
+        faces that slow way, or repair the photo only. With faces off nothing is asked and
+        no subject is needed.
+        """
+        lib = self.library
+        options = self._guard(
+            "Cannot restore", lambda: (lib.repair_settings(), restore_faces_option(lib))
+        )
+        if options is None:
+            return []
+        repair, faces_on = options
+
+        def plan(pid: int) -> tuple[int, str | None, list[Subject], bool]:
+            if faces_on:
+                return (pid, *self._photo_plan(pid))
+            lib.get_photo(pid)  # a photo deleted meanwhile says so here
+            return pid, None, [], False
+
         plans = []
         for pid in photo_ids:
-            plan = self._guard("Cannot restore", lambda p=pid: (p, *self._photo_plan(p)))
-            if plan is not None:
-                plans.append(plan)
+            planned = self._guard("Cannot restore", lambda p=pid: plan(p))
+            if planned is not None:
+                plans.append(planned)
         if not plans:
             return []
         # an outdated adapter still restores (newer references are only missing from it)
-        untrained = sorted(
-            {
-                s.name
-                for _, _, subjects, _ in plans
-                for s in subjects
-                if self.library.ready_adapter(s) is None
-            }
-        )
-        if any(unknown for *_, unknown in plans):
-            untrained.append("a face of no known subject")
-        single = bool(untrained)
-        if single:
-            many = len(untrained) > 1 or len(plans) > 1
+        ready = {
+            s.name: lib.ready_adapter(s) is not None
+            for _, _, subjects, _ in plans
+            for s in subjects
+        }
+        needs_single = {
+            pid: unknown or any(not ready[s.name] for s in subjects)
+            for pid, _, subjects, unknown in plans
+        }
+        repair_only: set[int] = set()
+        if any(needs_single.values()):
+            untrained = sorted(name for name, ok in ready.items() if not ok)
+            many = sum(needs_single.values()) > 1
+            reasons = []
+            if untrained:
+                verb = "have" if len(untrained) > 1 else "has"
+                reasons.append(f"{', '.join(untrained)} {verb} no trained adapter yet")
+            if any(unknown for *_, unknown in plans):
+                whose = "some faces are" if many or untrained else "this photo is"
+                reasons.append(f"{whose} not tagged to a subject")
+            why = " and ".join(reasons)
             text = SINGLE_PHOTO_WARNING.format(
-                who=f"{', '.join(untrained)} {'have' if len(untrained) > 1 else 'has'}",
-                it="these photos" if many else "it",
+                why=why[0].upper() + why[1:], it="these photos" if many else "this photo"
             )
-            if not self.ask("Single-photo mode", text):
+            choice = self.choose("Single-photo mode", text, SINGLE_PHOTO_CHOICES)
+            if choice is None:
                 return []
+            if choice == REPAIR_ONLY:
+                repair_only = {pid for pid, single in needs_single.items() if single}
         from gen2res_desktop.ui.services import restore_library_photo
 
         ids = []
         for pid, name, subjects, _ in plans:
+            faces = faces_on and pid not in repair_only
             crop = None
             pet = next((s for s in subjects if s.kind != "person"), None)
-            if pet is not None:
-                stored = load_crop(self.library, pid)
+            if faces and pet is not None:
+                stored = load_crop(lib, pid)
                 if stored is None:
                     self.notify(
                         "Crop box needed",
@@ -914,19 +983,22 @@ class MainWindow(QMainWindow):
                     )
                     continue
                 crop = (stored.x, stored.y, stored.size)
-            photo_name = self.library.get_photo(pid).original_name
+            photo_name = lib.get_photo(pid).original_name
             for seed in seeds:
                 fn = functools.partial(
                     restore_library_photo,
-                    self.library,
+                    lib,
                     pid,
-                    subject=name,
+                    subject=name if faces else None,
                     settings=self.restore_settings(seed),
                     device=self.settings.device_name(),
                     crop=crop,
-                    single_photo=single,
+                    single_photo=faces and needs_single[pid],
+                    repair=repair,
+                    faces=faces,
                 )
-                title = f"Restore {photo_name}" + (f" (seed {seed})" if seed else "")
+                verb = "Restore" if faces else "Repair"
+                title = f"{verb} {photo_name}" + (f" (seed {seed})" if seed else "")
                 ids.append(self.submit(Job(title, fn, kind="restore"), self._restored))
         return ids
 
@@ -1001,7 +1073,17 @@ class MainWindow(QMainWindow):
                 seed=r.seed,
                 adapter=adapter,
                 identity=max(r.identity_scores) if r.identity_scores else None,
+                faces=r.settings.get("restore_faces", True) is not False,
+                repair=repair_summary(r.settings),
             )
+            overlay = None
+            if r.damage_map is not None:
+                from gen2res_desktop.library.store import read_damage_map
+
+                try:
+                    overlay = mask_to_overlay(read_damage_map(r.damage_map))
+                except Gen2ResError as e:
+                    log.warning("damage map of restoration %s: %s", r.id, e)
 
             def export(path: Path, side_by_side: bool) -> Path:
                 from gen2res_desktop.library.export import export_restoration
@@ -1013,7 +1095,12 @@ class MainWindow(QMainWindow):
 
             stem = Path(photo.original_name).stem
             return CompareWindow(
-                before, after, info, export=export, suggested_name=f"{stem}-restored.jpg"
+                before,
+                after,
+                info,
+                export=export,
+                suggested_name=f"{stem}-restored.jpg",
+                damage_overlay=overlay,
             )
 
         window = self._guard("Cannot compare", build)
@@ -1045,11 +1132,73 @@ class MainWindow(QMainWindow):
                 self.model.invalidate(("photo", pid))
             self.refresh()
 
+    # ================================================================ damage map
+    def edit_damage_map_selected(self) -> DamageMapEditor | None:
+        ids = self.selected_photo_ids()
+        return self.edit_damage_map(ids[0]) if ids else None
+
+    def edit_damage_map(self, photo_id: int) -> DamageMapEditor | None:
+        """Open the damage map editor on a photo (detection, if needed, runs on the io
+        runner); one editor at a time."""
+        from gen2res_desktop.ui.services import detect_photo_damage
+
+        if self.damage_editor is not None:  # still open (it is forgotten when it closes)
+            self.damage_editor.raise_()
+            self.damage_editor.activateWindow()
+            if self.damage_editor.photo_id == photo_id:
+                return self.damage_editor
+            self.notify(
+                "Edit damage map",
+                "Save or cancel the damage map that is open first, then try again.",
+            )
+            return None
+
+        def build() -> DamageMapEditor:
+            image = read_qimage(self.library.photo_path(photo_id))
+            detect = functools.partial(detect_photo_damage, self.library, photo_id)
+            return DamageMapEditor(self.library, photo_id, image, self.io_runner, detect, self)
+
+        editor = self._guard("Cannot open the damage map", build)
+        if editor is None:
+            return None
+        editor.setAttribute(Qt.WA_DeleteOnClose)
+
+        def saved() -> None:
+            if editor.source == "painted":  # an untouched automatic map stays automatic
+                self.statusBar().showMessage("Damage map saved; the next restore uses it.", 8000)
+
+        editor.accepted.connect(saved)
+        editor.finished.connect(lambda _: setattr(self, "damage_editor", None))
+        self.damage_editor = editor
+        editor.open()
+        return editor
+
     # ================================================================ dialogs
+    def open_restore_options(self) -> RestoreOptionsDialog:
+        if self._options_dialog is None:
+            self._options_dialog = RestoreOptionsDialog(self.library, self)
+            self._options_dialog.models_requested.connect(self._open_photo_models)
+            self._options_dialog.saved.connect(
+                lambda: self.statusBar().showMessage("Restore options saved.", 5000)
+            )
+        self._options_dialog.load()
+        self._options_dialog.show()
+        self._options_dialog.raise_()
+        return self._options_dialog
+
+    def _open_photo_models(self) -> None:
+        dialog = self.open_models()
+        dialog.tabs.setCurrentWidget(dialog.photo_tab)
+
+    def _photo_models_changed(self) -> None:
+        if self._options_dialog is not None:
+            self._options_dialog.refresh_models()
+
     def open_models(self) -> ModelsDialog:
         if self._models_dialog is None:
             self._models_dialog = ModelsDialog(self.library.home, self.download_runner, self)
             self._models_dialog.finished.connect(lambda _: self.refresh_subjects())
+            self._models_dialog.photo_models_changed.connect(self._photo_models_changed)
         self._models_dialog.refresh()
         self._models_dialog.show()
         self._models_dialog.raise_()

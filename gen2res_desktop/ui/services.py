@@ -1,10 +1,12 @@
-"""The library calls the window makes for one-click restore and face finding, in one place.
+"""The library calls the window makes for one-click restore, face finding, the damage map
+and photo models, in one place.
 
 ``restore_library_photo`` has the signature the lead planned for
-``core/restore_service.restore_library_photo`` (plus ``crop`` for pets and
-``single_photo`` once the user has agreed to the slow mode); it runs the library's
-``restore_whole_photo``, which the CLI's restore uses too. If a core restore service
-lands, only the body of this one function changes.
+``core/restore_service.restore_library_photo`` (plus ``crop`` for pets,
+``single_photo`` once the user has agreed to the slow mode, and the whole-photo ``repair``
+options and ``faces`` switch); it runs the library's ``restore_whole_photo``, which the
+CLI's restore uses too. If a core restore service lands, only the body of this one
+function changes.
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.photo import models as photo_models
+from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.library.models import Restoration
 from gen2res_desktop.library.store import Library
@@ -31,13 +38,21 @@ def restore_library_photo(
     device: str | None = None,
     crop: tuple[int, int, int] | None = None,
     single_photo: bool = False,
+    repair: RepairSettings | None = None,
+    faces: bool = True,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Restoration:
-    """Restore every face (or the pet's crop box) of a library photo and record the result.
+    """Repair the whole photo, then restore every face (or the pet's crop box) and record
+    the result.
 
-    Faces whose subject has no ready adapter need ``single_photo`` (the window asks first).
+    ``repair`` None uses the library's saved restore options; ``faces`` False repairs the
+    print only (no subject or prior needed). Faces whose subject has no ready adapter need
+    ``single_photo`` (the window asks first).
     """
+    # the first restore loads the engine (torch and the photo model readers): seconds on a
+    # CPU, so say so rather than sit at "Starting…"
+    progress(Progress("loading", 0, 1, "Getting the restoring tools ready"))
     from gen2res_desktop.core.pipeline import SingleOptions
     from gen2res_desktop.library.restore import restore_whole_photo
 
@@ -49,12 +64,105 @@ def restore_library_photo(
         single=SingleOptions() if single_photo else None,
         crop=crop,
         device=device,
-        progress=progress,
+        repair=repair,
+        faces=faces,
+        progress=friendly_progress(progress),
         cancel=cancel,
     )
     if result.restoration is None:
         raise Gen2ResError("The restored photo was not recorded in the library.")
     return result.restoration
+
+
+# What each repair stage is doing, for reports that only say how far along it is.
+STAGE_MESSAGES = {
+    "damage": "Finding scratches and dust",
+    "inpaint": "Filling scratches and dust",
+    "denoise": "Reducing grain and noise",
+    "upscale": "Enlarging the photo",
+    "colour": "Correcting fading and colour",
+}
+FACES_OPTION = "restore.faces"
+
+
+def friendly_progress(progress: ProgressCallback) -> ProgressCallback:
+    """Reports of the repair stages carry a sentence the jobs panel can show (the stages
+    report tile counts, or "denoise: done"); the stage names stay as they are."""
+
+    def report(p: Progress) -> None:
+        words = STAGE_MESSAGES.get(p.stage)
+        if words is not None:
+            done = p.total > 0 and p.step >= p.total
+            p = Progress(p.stage, p.step, p.total, f"{words}: done" if done else words, p.loss)
+        progress(p)
+
+    return report
+
+
+def restore_faces_option(lib: Library) -> bool:
+    """Whether Restore regenerates the faces after repairing the photo (kept per library)."""
+    return bool(lib.get_setting(FACES_OPTION, True))
+
+
+def set_restore_faces_option(lib: Library, on: bool) -> None:
+    lib.set_setting(FACES_OPTION, bool(on))
+
+
+def detect_photo_damage(
+    lib: Library,
+    photo_id: int,
+    *,
+    sensitivity: float = 0.5,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """The detector's damage map of a library photo (uint8, 255 = damaged, photo-sized as
+    displayed), for the damage map editor; run it on a runner, a big scan takes seconds."""
+    from gen2res_desktop.core.photo.damage import detect_damage
+
+    cancel = cancel or CancelToken()
+    rgb = np.asarray(lib.load_photo_rgb(photo_id))
+    cancel.check()
+    return detect_damage(rgb, sensitivity=sensitivity, progress=progress, cancel=cancel)
+
+
+# -- photo models (the repair stages' learned models) ---------------------------------------
+
+
+def installed_photo_models(home: Path) -> list[photo_models.PhotoModelInfo]:
+    """The installed photo models; none if the list cannot be read (the reason is logged,
+    and the built-in methods still work)."""
+    try:
+        return photo_models.PhotoModelRegistry(home).list()
+    except (Gen2ResError, OSError) as e:
+        log.warning("photo models: %s", e)
+        return []
+
+
+def import_photo_model(
+    home: Path,
+    path: Path,
+    name: str | None = None,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> photo_models.PhotoModelInfo:
+    """Install a photo model file (recognised, checked and converted by the core)."""
+    return photo_models.PhotoModelRegistry(home).import_file(
+        Path(path), name or None, progress=progress, cancel=cancel
+    )
+
+
+def download_photo_model(
+    home: Path,
+    name: str,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> photo_models.PhotoModelInfo:
+    """Download and install a catalogue photo model (looked up when called, so tests can
+    replace the core's function)."""
+    return photo_models.download_photo_model(name, home=home, progress=progress, cancel=cancel)
 
 
 @dataclass

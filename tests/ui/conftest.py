@@ -85,6 +85,7 @@ def make_window(qtbot, library):
         kwargs.setdefault("settings", AppSettings(steps=1, find_faces=False, welcome_done=True))
         window = MainWindow(library, **kwargs)
         window.ask = lambda title, question: True
+        window.choose = lambda title, question, choices: 0  # the first choice
         qtbot.addWidget(window)
         windows.append(window)
         return window

@@ -125,6 +125,7 @@ def test_restore_a_photo_then_compare_keep_and_vary(
     window.select_rows([row])
     asked = []
     window.ask = lambda title, q: asked.append(q) or True
+    window.choose = lambda title, q, choices: asked.append(q) or 0
     events = record(window.runner)
     window.action_restore.trigger()
     assert asked == []  # Rose has a ready adapter: no single-photo warning
@@ -162,9 +163,10 @@ def test_single_photo_mode_asks_first(qtbot, make_window, photo_files):
     window.sidebar.select_view(View("all"))
     window.select_rows([0])
     asked = []
-    window.ask = lambda title, q: asked.append(q) or False
+    window.choose = lambda title, q, choices: asked.append((q, choices)) or None  # Cancel
     assert window.restore_selected() == []
-    assert "single-photo mode" in asked[0] and "longer" in asked[0]
+    assert "single-photo mode" in asked[0][0] and "longer" in asked[0][0]
+    assert asked[0][1] == ("Restore faces (slow)", "Repair photo only")
     assert window.runner.history() == []
 
 
