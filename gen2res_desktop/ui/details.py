@@ -30,13 +30,13 @@ ROLE_WORDS = {"reference": "reference", "restore": "to restore"}
 
 
 def restoration_label(r: Restoration) -> str:
-    parts = [f"Seed {r.seed}"]
-    strength = r.settings.get("strength")
-    if strength is not None:
-        parts.append(f"strength {strength}")
     if r.settings.get("restore_faces") is False:
-        parts.append("repair only")
+        parts = ["Repaired photo"]  # seed and strength belong to the faces: none here
     else:
+        parts = [f"Seed {r.seed}"]
+        strength = r.settings.get("strength")
+        if strength is not None:
+            parts.append(f"strength {strength}")
         parts.append(r.subject if r.adapter_id is not None and r.subject else "single-photo")
     if r.identity_scores:
         parts.append(f"identity {max(r.identity_scores):.2f}")

@@ -222,12 +222,15 @@ model that has learned what <i>this</i> person or pet looks like.</p>
 window). Originals are copied into the library and never changed.</li>
 <li><b>Make a subject</b> — "Grandma Rose" or "Nobi the cat" — and tag photos to it: good
 photos as <i>reference</i>, damaged ones <i>to restore</i>. Then click <b>Train</b>.</li>
-<li>Select photos and click <b>Restore</b>. Compare before and after, keep the best and
-export.</li>
+<li>Select photos and click <b>Restore</b>: the whole print is repaired (scratches, dust,
+grain, fading), then the faces are regenerated. Compare before and after, keep the best
+and export.</li>
 </ol>
-<p><b>Downloads:</b> restoring needs a prior model for the kind of subject — about 450 MB
-for faces (CelebA-HQ) and 450 MB for cats, fetched once in <b>Models</b>. No dog model is
-published yet; you can import one. Nothing else is ever sent or downloaded.</p>"""
+<p><b>Downloads:</b> repairing the print needs nothing. Regenerating faces needs a prior
+model for the kind of subject — about 450 MB for faces (CelebA-HQ) and 450 MB for cats,
+fetched once in <b>Models</b>; no dog model is published yet, you can import one. Optional
+photo models (LaMa, SCUNet, Real-ESRGAN...) can replace the built-in repair methods.
+Nothing else is ever sent or downloaded.</p>"""
 
 
 class WelcomeDialog(QDialog):
