@@ -119,12 +119,26 @@ def test_restore_file_needs_adapter_or_single_and_pet_needs_crop(
         "10",
         "--steps",
         "3",
+        "--upscale",
+        "2",
         "--out",
         tmp_path / "nobi_fixed.png",
     )
     assert code == 0, err
-    assert Image.open(tmp_path / "nobi_fixed.png").size == Image.open(nobi).size
+    w, h = Image.open(nobi).size
+    fixed = np.asarray(Image.open(tmp_path / "nobi_fixed.png"), float)
+    assert fixed.shape[:2] == (2 * h, 2 * w)  # enlarged, and the pet's square with it
     assert "identity score n/a" in out
+    code, _, err = run(
+        capsys, "restore", nobi, "--faces", "off", "--upscale", "2", "--out", tmp_path / "rep.png"
+    )
+    assert code == 0, err
+    diff = np.abs(fixed - np.asarray(Image.open(tmp_path / "rep.png"), float)).max(axis=2)
+    # the regenerated square landed where the crop box is on the enlarged photo, only there
+    assert diff[2 * 20 : 2 * 200, 2 * 100 : 2 * 280].mean() > 1
+    outside = np.ones_like(diff, bool)
+    outside[2 * 20 : 2 * 200, 2 * 100 : 2 * 280] = False
+    assert diff[outside].max() == 0
     code, _, err = run(
         capsys, "restore", nobi, "--subject", "Nobi", "--crop", "1,2", "--out", tmp_path / "y.png"
     )
