@@ -21,7 +21,7 @@ from PIL import Image
 from gen2res_desktop.core.atomic import atomic_path
 from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.faces import DetectedFace
+from gen2res_desktop.core.faces import DetectedFace, detect_faces
 from gen2res_desktop.core.images import load_rgb
 from gen2res_desktop.core.photo.repair import RepairResult, repair_photo
 from gen2res_desktop.core.photo.settings import RepairSettings
@@ -66,15 +66,26 @@ class PriorCache:
         return self._loaded[name]
 
 
-def _stored_faces(faces: list[Face], scale: int = 1) -> list[DetectedFace]:
+def _stored_faces(faces: list[Face]) -> list[DetectedFace]:
+    return [
+        DetectedFace(f.box, np.asarray(f.landmarks, dtype=float), 0.0, f.descriptor) for f in faces
+    ]
+
+
+def _enlarged(faces: list[DetectedFace], scale: int) -> list[DetectedFace]:
     """Faces found on the original photo, in the coordinates of a copy ``scale`` times larger."""
-    out = []
-    for f in faces:
-        box = tuple(int(v) * scale for v in f.box)
-        # pixel centres move with the enlargement: (x + 0.5) * s - 0.5
-        marks = (np.asarray(f.landmarks, dtype=float) + 0.5) * scale - 0.5
-        out.append(DetectedFace(box, marks, 0.0, f.descriptor))
-    return out
+    if scale == 1:
+        return faces
+    # pixel centres move with the enlargement: (x + 0.5) * s - 0.5
+    return [
+        DetectedFace(
+            tuple(int(v) * scale for v in f.box),
+            (np.asarray(f.landmarks, dtype=float) + 0.5) * scale - 0.5,
+            f.score,
+            f.descriptor,
+        )
+        for f in faces
+    ]
 
 
 _model_caches: dict[tuple[Path, str | None], object] = {}
@@ -168,9 +179,20 @@ def restore_whole_photo(
 
     priors = PriorCache(lib, device)
     base = None
+    found: list[DetectedFace] | None = None
     if faces:
-        # the prior is needed anyway: load it before the repair, so a missing one fails fast
+        # the prior, the faces and whether any can be restored are known before the repair,
+        # so a missing prior or a photo with no usable face fails at once, not minutes later
         base = priors.get(subj.prior if subj else "face")
+        kind = subj.kind if subj else "person"
+        if stored is not None:
+            found = _stored_faces(stored)
+        elif crop is None and kind == "person":
+            # a file: detected on the original, like a library photo's stored faces
+            found = detect_faces(np.asarray(image), detector=detector, with_descriptors=False)
+        find_regions(
+            image, kind=kind, resolution=base.resolution, crop=crop, faces=found, name=name
+        )
     fixed = repair_photo(
         np.asarray(image),
         repair,
@@ -184,13 +206,13 @@ def restore_whole_photo(
     if faces:
         assert base is not None
         s = fixed.scale
+        # the same regions, cut from the repaired (and maybe enlarged) photo
         regions = find_regions(
             repaired,
-            kind=subj.kind if subj else "person",
+            kind=kind,
             resolution=base.resolution,
             crop=None if crop is None else tuple(v * s for v in crop),
-            detector=detector,
-            faces=_stored_faces(stored, s) if stored is not None else None,
+            faces=None if found is None else _enlarged(found, s),
             name=name,
         )
         plans = plan_faces(lib, regions, stored, subj, force_single=force_single)
