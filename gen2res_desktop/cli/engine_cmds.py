@@ -8,6 +8,7 @@ from pathlib import Path
 from gen2res_desktop.cli.output import TerminalProgress, save_image
 from gen2res_desktop.cli.repair_cmds import add_repair_arguments
 from gen2res_desktop.core import defaults
+from gen2res_desktop.core.atomic import refuse_existing
 from gen2res_desktop.core.defaults import DEVICE_CHOICES
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import list_images, load_rgb
@@ -36,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=defaults.ALBUM_BATCH)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=DEVICE_CHOICES)
+    p.add_argument("--overwrite", action="store_true", help="replace album images already there")
     p.set_defaults(func=cmd_album)
 
     p = sub.add_parser(
@@ -68,6 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", choices=("hog", "cnn"), default="hog")
     p.add_argument("--device", choices=DEVICE_CHOICES)
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace --out / --mask-out if they exist"
+    )
     add_repair_arguments(p)
     p.set_defaults(func=cmd_restore)
 
@@ -146,11 +151,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def square_crop_input(path: Path):
+    """A crop of the subject for the crop forms (``--prior``, ``album``): it must be square,
+    since the prior sees a square and a stretched face would be restored stretched."""
+    image = load_rgb(Path(path))
+    if image.width != image.height:
+        raise Gen2ResError(
+            f"{Path(path).name} is {image.width} x {image.height} pixels; a crop given with "
+            "--prior (or to album) must be square. Crop it square around the face, or restore "
+            "the whole photo with --subject (or --faces off)."
+        )
+    return image
+
+
 def cmd_album(args: argparse.Namespace) -> int:
     from gen2res_desktop.core.atomic import atomic_path
     from gen2res_desktop.core.diffusion import AlbumSettings, generate_album
 
-    image = load_rgb(args.input)
+    image = square_crop_input(args.input)
+    targets = [args.out / f"album_{i:02d}.png" for i in range(args.count)]
+    for target in targets:
+        refuse_existing(target, overwrite=args.overwrite)
     prior = _load_prior(args.prior, args.device)
     settings = AlbumSettings(
         count=args.count, strength=args.strength, batch_size=args.batch, seed=args.seed
@@ -160,9 +181,8 @@ def cmd_album(args: argparse.Namespace) -> int:
         album = generate_album(prior, image, settings, progress=bar)
     finally:
         bar.close()
-    args.out.mkdir(parents=True, exist_ok=True)
-    for i, img in enumerate(album):
-        with atomic_path(args.out / f"album_{i:02d}.png") as tmp:
+    for target, img in zip(targets, album, strict=True):
+        with atomic_path(target) as tmp:
             img.save(tmp, format="PNG")
     print(f"Wrote {len(album)} album images to {args.out}.")
     return 0
@@ -173,6 +193,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from gen2res_desktop.core.pipeline import SingleOptions
     from gen2res_desktop.core.training import TrainOptions
 
+    for option, path in (("--out", args.out), ("--mask-out", args.mask_out)):
+        if path is None:
+            continue
+        if Path(args.input).is_file() and Path(path).resolve() == Path(args.input).resolve():
+            raise Gen2ResError(f"{option} names the photo being restored; choose another file.")
+        refuse_existing(path, overwrite=args.overwrite)  # before minutes of work, not after
     settings = RestoreSettings(strength=args.strength, steps=args.steps, seed=args.seed)
     single = None
     if args.single:
@@ -205,7 +231,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def _restore_crop_file(args: argparse.Namespace, settings, single) -> int:
     from gen2res_desktop.core.pipeline import restore_crop
 
-    image = load_rgb(Path(args.input))
+    image = square_crop_input(args.input)
     prior = _load_prior(args.prior, args.device)
     bar = TerminalProgress()
     try:
@@ -214,6 +240,6 @@ def _restore_crop_file(args: argparse.Namespace, settings, single) -> int:
         )
     finally:
         bar.close()
-    save_image(result, args.out)
+    save_image(result, args.out, overwrite=args.overwrite)
     print(f"Restored image written to {args.out}.")
     return 0

@@ -30,6 +30,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = lsub.add_parser("jobs", help="recent imports and trainings, including interrupted ones")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_library_jobs)
+    p = lsub.add_parser("backups", help="the copies of the library database, newest first")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_library_backups)
+    p = lsub.add_parser(
+        "restore-backup",
+        help="bring back a copy of the library database (default: the newest)",
+        description="Checks the backup, keeps the current database aside in backups/ "
+        "(as library-replaced-...), then puts the backup in its place. Close Gen2Res first.",
+    )
+    p.add_argument("name", nargs="?", help="a name from 'gen2res library backups'")
+    p.set_defaults(func=cmd_library_restore_backup)
 
     subjects = sub.add_parser("subjects", help="the people and pets of the library")
     ssub = subjects.add_subparsers(dest="subjects_command", metavar="ACTION", required=True)
@@ -107,7 +118,7 @@ def cmd_library_path(args: argparse.Namespace) -> int:
 def cmd_library_check(args: argparse.Namespace) -> int:
     bar = TerminalProgress()
     try:
-        with Library.open() as lib:
+        with Library.open(readonly=True) as lib:
             report = lib.check(verify_hashes=not args.quick, progress=bar)
     finally:
         bar.close()
@@ -134,7 +145,7 @@ def cmd_library_check(args: argparse.Namespace) -> int:
 
 
 def cmd_library_jobs(args: argparse.Namespace) -> int:
-    with Library.open() as lib:
+    with Library.open(readonly=True) as lib:
         jobs = lib.list_jobs()
     if args.json:
         print_json(jobs)
@@ -142,6 +153,42 @@ def cmd_library_jobs(args: argparse.Namespace) -> int:
     for j in jobs:
         note = j.error or j.message
         print(f"{j.id:>5}  {j.kind:<8} {j.state:<12} {j.progress}/{j.total}  {j.started}  {note}")
+    return 0
+
+
+def cmd_library_backups(args: argparse.Namespace) -> int:
+    from gen2res_desktop.library.backups import list_backups
+
+    found = list_backups(library_home())
+    if args.json:
+        print_json(
+            [
+                {
+                    "name": b.name,
+                    "kind": b.kind,
+                    "created": b.created.isoformat(timespec="seconds"),
+                    "from_version": b.from_version,
+                    "size": b.size,
+                }
+                for b in found
+            ]
+        )
+        return 0
+    if not found:
+        print("No backups yet: one is made each day the library is opened, and before upgrades.")
+    for b in found:
+        print(f"{b.describe()}  {b.size / 1024:.0f} KB")
+    return 0
+
+
+def cmd_library_restore_backup(args: argparse.Namespace) -> int:
+    from gen2res_desktop.library.backups import restore_backup
+
+    chosen = restore_backup(library_home(), args.name)
+    print(
+        f"Restored the library database from {chosen.describe()}; the database it replaced "
+        "(if any) is kept in the backups folder."
+    )
     return 0
 
 
@@ -153,7 +200,7 @@ def cmd_subjects_add(args: argparse.Namespace) -> int:
 
 
 def cmd_subjects_list(args: argparse.Namespace) -> int:
-    with Library.open() as lib:
+    with Library.open(readonly=True) as lib:
         subjects = lib.list_subjects()
     if args.json:
         print_json(subjects)
@@ -231,7 +278,7 @@ def cmd_photos_import(args: argparse.Namespace) -> int:
 
 
 def cmd_photos_list(args: argparse.Namespace) -> int:
-    with Library.open() as lib:
+    with Library.open(readonly=True) as lib:
         photos = lib.list_photos(subject=args.subject, role=args.role, unsorted=args.unsorted)
         links = {p.id: lib.photo_subjects(p.id) for p in photos}
     if args.json:
@@ -264,7 +311,7 @@ def cmd_untag(args: argparse.Namespace) -> int:
 
 
 def cmd_restorations_list(args: argparse.Namespace) -> int:
-    with Library.open() as lib:
+    with Library.open(readonly=True) as lib:
         items = lib.list_restorations(photo_id=args.photo)
     if args.json:
         print_json(items)
@@ -282,7 +329,7 @@ def cmd_restorations_list(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from gen2res_desktop.library.export import export_restoration
 
-    with Library.open() as lib:
+    with Library.open(readonly=True) as lib:
         out = export_restoration(
             lib,
             args.restoration_id,

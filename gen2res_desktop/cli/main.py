@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 an expected failure (one line on stderr, no traceback),
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,13 +40,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(func(args) or 0)
+        code = int(func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
     except Gen2ResError as e:
         print(f"gen2res: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("gen2res: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`gen2res library jobs | head`): stop quietly; point stdout
+        # at nothing so Python's own flush at exit does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from gen2res_desktop.core.atomic import atomic_path
+from gen2res_desktop.core.atomic import atomic_path, refuse_existing
 from gen2res_desktop.core.progress import Progress
 
 
@@ -61,8 +61,11 @@ class TerminalProgress:
             self.stream.flush()
 
 
-def save_image(image, path: Path) -> None:
-    """Write ``image`` atomically: JPEG for .jpg/.jpeg (quality 95), PNG otherwise."""
+def save_image(image, path: Path, *, overwrite: bool = False) -> None:
+    """Write ``image`` atomically: JPEG for .jpg/.jpeg (quality 95), PNG otherwise; an
+    existing file (or link) is replaced only with ``overwrite``."""
+    path = Path(path)
+    refuse_existing(path, overwrite=overwrite)
     jpeg = path.suffix.lower() in (".jpg", ".jpeg")
     with atomic_path(path) as tmp:
         image.save(tmp, format="JPEG" if jpeg else "PNG", **({"quality": 95} if jpeg else {}))

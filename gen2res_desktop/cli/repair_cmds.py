@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gen2res_desktop.cli.output import print_json
+from gen2res_desktop.core.atomic import refuse_existing
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.photo.settings import (
     AUTO,
@@ -124,8 +125,7 @@ def cmd_damage(args: argparse.Namespace) -> int:
     else:
         image = load_rgb(target)
     out: Path = args.out
-    if out.exists() and not args.overwrite:
-        raise Gen2ResError(f"{out} already exists; give --overwrite to replace it.")
+    refuse_existing(out, overwrite=args.overwrite)
     if not is_library_id(target) and out.resolve() == Path(target).resolve():
         raise Gen2ResError("--out names the photo itself; choose another file for the map.")
     rgb = np.asarray(image)

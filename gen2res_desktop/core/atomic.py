@@ -1,17 +1,32 @@
-"""Atomic file writes: write to a temporary sibling, fsync, then rename into place."""
+"""Atomic file writes: write to a temporary sibling, fsync, then rename into place.
+
+Every file the app writes goes through :func:`atomic_path`, so a full or read-only disk
+gives one sentence (a :class:`Gen2ResError`) wherever it happens, and a killed process
+never leaves a half-written file under the real name. Its temporary files are named
+``.tmp-gen2res-<pid>-*``; one left behind by a process that no longer runs is removed
+the next time this process writes into that folder.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from gen2res_desktop.core.errors import Gen2ResError
+
 # Read once at import (os.umask can only be read by setting it, which races with threads).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+TEMP_PREFIX = ".tmp-gen2res-"
+_TEMP_RE = re.compile(r"^\.tmp-gen2res-(\d+)-")
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+_swept: set[str] = set()
 
 
 def _file_mode(target: Path) -> int:
@@ -22,15 +37,78 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~_UMASK
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process, or cannot tell: keep its file
+    return True
+
+
+def sweep_temp_files(folder: Path) -> None:
+    """Remove temporary files of killed writers from ``folder`` (once per folder per run)."""
+    key = os.path.abspath(folder)
+    if key in _swept:
+        return
+    _swept.add(key)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        m = _TEMP_RE.match(name)
+        if m and not _pid_alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+
+
+def write_error(e: OSError, target: Path) -> Gen2ResError:
+    """One sentence for a write that failed: a full disk, a read-only place, or the rest."""
+    if e.errno in _FULL:
+        return Gen2ResError(
+            f"Cannot write {target}: the disk is full. Free some space and try again; "
+            "nothing was changed."
+        )
+    if e.errno in _READ_ONLY:
+        return Gen2ResError(
+            f"Cannot write {target}: the folder is read-only or not yours to write to; "
+            "nothing was changed."
+        )
+    return Gen2ResError(f"Cannot write {target} ({e.strerror or e}); nothing was changed.")
+
+
+def refuse_existing(
+    target: str | os.PathLike[str], *, overwrite: bool, option: str = "--out"
+) -> None:
+    """Refuse to write over anything already at ``target`` (a dangling link too) unless
+    ``overwrite``: a command never writes over a file it did not create unless asked."""
+    if not overwrite and os.path.lexists(target):
+        raise Gen2ResError(
+            f"{target} already exists; choose another name, or allow replacing it "
+            f"(--overwrite, or confirm in the app)."
+        )
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success it replaces ``target``.
 
-    On any exception the temporary file is removed and ``target`` is untouched.
+    On any exception the temporary file is removed and ``target`` is untouched; an
+    OSError of a full or read-only disk becomes a one-line Gen2ResError.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_temp_files(target.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=target.suffix, dir=target.parent
+        )
+    except OSError as e:
+        raise write_error(e, target) from e
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -42,9 +120,12 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
             os.replace(tmp, target)
         else:
             _place_new(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(e, OSError) and not isinstance(e, FileExistsError):
+            if e.errno in _FULL | _READ_ONLY:
+                raise write_error(e, target) from e
         raise
 
 
@@ -57,7 +138,7 @@ def _place_new(tmp: Path, target: Path) -> None:
         raise
     except OSError:
         # FAT/exFAT cards and some network shares have no hard links: check, then rename
-        if target.exists():
+        if os.path.lexists(target):
             raise FileExistsError(errno.EEXIST, "File exists", str(target)) from None
         os.replace(tmp, target)
         return

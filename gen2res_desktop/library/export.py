@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from gen2res_desktop.core.atomic import atomic_path
+from gen2res_desktop.core.atomic import atomic_path, refuse_existing
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import load_rgb
 from gen2res_desktop.library.store import Library
@@ -91,10 +91,7 @@ def export_restoration(
         raise Gen2ResError(f"{out.name}: export as .jpg or .png.")
     if out.is_dir():
         raise Gen2ResError(f"{out} is a folder; give a file name ending in .jpg or .png.")
-    if out.exists() and not overwrite:
-        raise Gen2ResError(
-            f"{out} already exists; choose another name or allow overwriting (--overwrite)."
-        )
+    refuse_existing(out, overwrite=overwrite)
     restoration = lib.get_restoration(restoration_id)
     photo = lib.get_photo(restoration.photo_id)
     if not restoration.path.is_file():

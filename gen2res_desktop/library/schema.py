@@ -9,11 +9,11 @@ API (a plain file copy would miss what is still in the WAL file).
 
 from __future__ import annotations
 
-import datetime as _dt
 import sqlite3
 from pathlib import Path
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.library.backups import make_backup
 
 # Version 1: the album itself (photos, subjects, their links, jobs).
 _V1 = """
@@ -152,20 +152,6 @@ def refuse_newer(version: int, db_path: Path) -> None:
         )
 
 
-def backup(conn: sqlite3.Connection, db_path: Path, version: int) -> Path:
-    """Copy the database, WAL content included, to ``backups/`` beside it."""
-    folder = db_path.parent / "backups"
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-    target = folder / f"{db_path.stem}-v{version}-{stamp}.sqlite3"
-    dest = sqlite3.connect(target)
-    try:
-        conn.backup(dest)
-    finally:
-        dest.close()
-    return target
-
-
 def migrate(conn: sqlite3.Connection, db_path: Path) -> Path | None:
     """Bring the database to SCHEMA_VERSION; returns the backup made, if any.
 
@@ -178,7 +164,7 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> Path | None:
     if version == SCHEMA_VERSION:
         return None
     # A new, empty database has nothing worth a backup.
-    saved = backup(conn, db_path, version) if version > 0 else None
+    saved = make_backup(conn, db_path.parent, "upgrade", version) if version > 0 else None
     conn.execute("BEGIN EXCLUSIVE")
     try:
         version = user_version(conn)

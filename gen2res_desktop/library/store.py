@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -40,7 +42,7 @@ from gen2res_desktop.core.images import load_rgb, open_image
 from gen2res_desktop.core.paths import adapters_dir, library_home
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress
-from gen2res_desktop.library import locks, schema
+from gen2res_desktop.library import backups, locks, schema
 from gen2res_desktop.library.models import (
     ADAPTER_STATUSES,
     DEFAULT_PRIOR,
@@ -60,6 +62,8 @@ from gen2res_desktop.library.models import (
     Subject,
 )
 
+log = logging.getLogger(__name__)
+
 DB_NAME = "library.sqlite3"
 THUMBNAIL_SIDE = 256
 # Temporary files younger than this may belong to a write in progress in another process.
@@ -72,6 +76,35 @@ _SAME_FACE_IOU = 0.5
 
 
 _REPAIR_KEY = "restore.repair"
+
+
+def readonly_connect(db_path: Path) -> sqlite3.Connection:
+    """A connection that never writes to the library folder.
+
+    SQLite reads a WAL database through a shared-memory file it may need to create or
+    grow, which fails on a full or read-only disk. Then, if the WAL holds nothing (every
+    change is in the database file, as after any clean close), the file is read as it is
+    (``immutable``); with changes still in the WAL it cannot be read without writing.
+    """
+
+    def connect(uri: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    try:
+        return connect(backups.readonly_uri(db_path))
+    except sqlite3.OperationalError:
+        wal = db_path.with_name(db_path.name + "-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            raise
+        return connect(backups.readonly_uri(db_path) + "&immutable=1")
 
 
 def read_damage_map(path: Path) -> np.ndarray:
@@ -87,6 +120,39 @@ def write_damage_map(mask: np.ndarray, target: Path) -> Path:
     with atomic_path(target) as tmp:
         img.convert("1").save(tmp, format="PNG")
     return target
+
+
+def _from_json(text: str | None, default, kind: type, where: str):
+    """A JSON column's value, or ``default`` when it is damaged or of the wrong type: one bad
+    byte must not stop a listing or the app's start (``library check`` reports it)."""
+    if text is None:
+        return default
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        log.warning("%s: damaged JSON in the library database, ignored", where)
+        return default
+    if not isinstance(value, kind):
+        log.warning("%s: unexpected value in the library database, ignored", where)
+        return default
+    return value
+
+
+def _landmarks(r: sqlite3.Row) -> list[tuple[float, float]]:
+    points = _from_json(r["landmarks"], [], list, f"face {r['id']} landmarks")
+    try:
+        return [(float(x), float(y)) for x, y in points]
+    except (TypeError, ValueError):
+        log.warning("face %s landmarks: unexpected value in the library database", r["id"])
+        return []
+
+
+def _scores(text: str, restoration_id: int) -> list[float] | None:
+    values = _from_json(text, None, list, f"restoration {restoration_id} identity scores")
+    try:
+        return None if values is None else [float(v) for v in values]
+    except (TypeError, ValueError):
+        return None
 
 
 def now() -> str:
@@ -106,9 +172,11 @@ def _sqlite_error(e: sqlite3.Error, home: Path) -> Gen2ResError:
     elif "locked" in text or "busy" in text:
         msg = "The library is busy (another Gen2Res is writing to it). Try again in a moment."
     elif "not a database" in text or "malformed" in text or "corrupt" in text:
+        msg = f"The library database in {home} is damaged ({e}). {backups.newest_hint(home)}"
+    elif "disk i/o error" in text:
         msg = (
-            f"The library database in {home} is damaged ({e}). Copies made before each "
-            f"upgrade are in {home / 'backups'}."
+            f"Cannot use the library database in {home}: the disk may be full, read-only or "
+            "failing. Free some space and try again; nothing was changed."
         )
     elif "unable to open" in text:
         msg = f"Cannot open the library database in {home} ({e})."
@@ -121,14 +189,23 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+# Unicode categories a name may not hold: control and format characters (bidi overrides,
+# zero-width joiners and spaces that make two names look alike or text run backwards),
+# private-use and unpaired surrogates, line and paragraph separators.
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}
+
+
 def _check_name(name: str) -> str:
-    name = (name or "").strip()
+    name = unicodedata.normalize("NFC", (name or "").strip())
     if not name:
         raise Gen2ResError("A subject needs a name.")
     if len(name) > MAX_NAME_LENGTH:
         raise Gen2ResError(f"Subject names are limited to {MAX_NAME_LENGTH} characters.")
-    if any(ord(c) < 32 for c in name):
-        raise Gen2ResError("Subject names cannot contain control characters.")
+    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in name):
+        raise Gen2ResError(
+            "Subject names cannot contain control or invisible characters (such as "
+            "zero-width spaces or text-direction marks)."
+        )
     return name
 
 
@@ -168,13 +245,31 @@ class Library:
         self._owner = uuid.uuid4().hex
         self._owner_lock: locks.OwnerLock | None = None
         self._closed = False
+        self._readonly = False
 
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def open(cls, home: Path | None = None) -> Library:
-        """Open (creating if needed) the library in ``home`` or the default folder."""
+    def open(cls, home: Path | None = None, *, readonly: bool = False) -> Library:
+        """Open (creating if needed) the library in ``home`` or the default folder.
+
+        ``readonly``: for commands that only look (lists, checks, export): nothing in the
+        library folder is written, so they work on a full disk or a read-only library. A
+        library that does not exist yet or needs a schema upgrade is opened normally.
+        """
         lib = cls(Path(home) if home is not None else library_home())
+        lib._refuse_lost_database()
+        if readonly and lib._current_schema():
+            lib._readonly = True
+            try:
+                schema.refuse_newer(schema.user_version(lib._conn()), lib.db_path)
+            except sqlite3.Error as e:
+                lib.close()
+                raise _sqlite_error(e, lib.home) from e
+            except BaseException:
+                lib.close()
+                raise
+            return lib
         try:
             for folder in (
                 lib.home,
@@ -191,9 +286,12 @@ class Library:
             ) from e
         try:
             conn = lib._conn()
-            schema.refuse_newer(schema.user_version(conn), lib.db_path)
+            before = schema.user_version(conn)
+            schema.refuse_newer(before, lib.db_path)
             conn.execute("PRAGMA journal_mode=WAL")
-            schema.migrate(conn, lib.db_path)
+            upgraded = schema.migrate(conn, lib.db_path)
+            if before > 0 and upgraded is None:  # an upgrade just made its own copy
+                lib._daily_backup(conn)
             lib._recover()
         except sqlite3.Error as e:
             lib.close()
@@ -202,6 +300,48 @@ class Library:
             lib.close()
             raise
         return lib
+
+    def _refuse_lost_database(self) -> None:
+        """A missing or empty database beside photos is a lost album, not a new library:
+        never replace it with an empty one."""
+        try:
+            size = self.db_path.stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            size = None
+        except OSError as e:
+            raise Gen2ResError(
+                f"Cannot read the library database in {self.home} ({e.strerror or e})."
+            ) from e
+        if size and size > 0:
+            return
+        if not backups.has_content(self.home):
+            return
+        state = "missing" if size is None else "empty (0 bytes)"
+        raise Gen2ResError(
+            f"The library database in {self.home} is {state}, but the library holds photos; "
+            "Gen2Res did not start a new empty one, which would lose your subjects, tags and "
+            f"restorations. {backups.newest_hint(self.home)}"
+        )
+
+    def _current_schema(self) -> bool:
+        """True when the database exists and needs no upgrade (so it can be read as it is)."""
+        if not self.db_path.is_file():
+            return False
+        try:
+            conn = readonly_connect(self.db_path)
+            try:
+                return schema.user_version(conn) >= schema.SCHEMA_VERSION
+            finally:
+                conn.close()
+        except sqlite3.Error as e:
+            raise _sqlite_error(e, self.home) from e
+
+    def _daily_backup(self, conn: sqlite3.Connection) -> None:
+        try:
+            backups.daily_backup(conn, self.home)
+        except (OSError, sqlite3.Error, Gen2ResError) as e:
+            # a backup that cannot be written (full disk) must not keep the library shut
+            log.warning("daily backup of %s skipped: %s", self.home, e)
 
     @property
     def name(self) -> str:
@@ -231,9 +371,12 @@ class Library:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        conn = sqlite3.connect(
-            self.db_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
+        if self._readonly:
+            conn = readonly_connect(self.db_path)
+        else:
+            conn = sqlite3.connect(
+                self.db_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         # FULL: a committed import survives a power cut, not only a crash.
@@ -264,6 +407,8 @@ class Library:
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; this process's writers take turns."""
+        if self._readonly:
+            raise Gen2ResError("This command only reads the library; it cannot change it.")
         with self._write_lock:
             conn = self._conn()
             try:
@@ -426,12 +571,19 @@ class Library:
             self._job(r) for r in self._rows("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", [limit])
         ]
 
-    @staticmethod
-    def _job(r: sqlite3.Row) -> Job:
+    def _job(self, r: sqlite3.Row) -> Job:
+        state = r["state"]
+        if (
+            self._readonly
+            and state == "running"
+            and not locks.owner_alive(self.locks_dir, r["owner"])
+        ):
+            # a read-only look cannot mark it (a normal open does): show what it is
+            state = "interrupted"
         return Job(
             id=r["id"],
             kind=r["kind"],
-            state=r["state"],
+            state=state,
             progress=r["progress"],
             total=r["total"],
             message=r["message"],
@@ -474,7 +626,7 @@ class Library:
             height=r["height"],
             mode=r["mode"],
             taken=r["taken"],
-            exif=json.loads(r["exif"] or "{}"),
+            exif=_from_json(r["exif"], {}, dict, f"photo {r['id']} exif"),
         )
 
     def list_photos(
@@ -706,7 +858,8 @@ class Library:
         if row is None:
             return "none"
         current = set(self._reference_hashes(subject_id))
-        return "ready" if set(json.loads(row["image_hashes"])) == current else "outdated"
+        hashes = _from_json(row["image_hashes"], [], list, f"adapter of subject {subject_id}")
+        return "ready" if set(map(str, hashes)) == current else "outdated"
 
     def rename_subject(self, old: str, new: str) -> Subject:
         subject = self.get_subject(old)
@@ -796,7 +949,7 @@ class Library:
             id=r["id"],
             photo_id=r["photo"],
             box=(r["x"], r["y"], r["w"], r["h"]),
-            landmarks=[(float(x), float(y)) for x, y in json.loads(r["landmarks"])],
+            landmarks=_landmarks(r),
             descriptor=None if blob is None else np.frombuffer(blob, dtype="<f4").copy(),
             suggested_subject=r["suggested_name"],
             suggested_distance=r["suggested_distance"],
@@ -888,10 +1041,12 @@ class Library:
             path=self.resolve(r["file"]),
             prior_name=r["prior_name"],
             prior_hash=r["prior_hash"],
-            settings=json.loads(r["settings"]),
+            settings=_from_json(r["settings"], {}, dict, f"adapter {r['id']} settings"),
             steps_done=r["steps_done"],
             status=r["status"],
-            image_hashes=json.loads(r["image_hashes"]),
+            image_hashes=[
+                str(h) for h in _from_json(r["image_hashes"], [], list, f"adapter {r['id']}")
+            ],
             job_id=r["job"],
             created=r["created"],
             updated=r["updated"],
@@ -1011,10 +1166,10 @@ class Library:
             subject_id=r["subject"],
             subject=r["subject_name"],
             adapter_id=r["adapter"],
-            settings=json.loads(r["settings"]),
+            settings=_from_json(r["settings"], {}, dict, f"restoration {r['id']} settings"),
             seed=r["seed"],
             path=self.resolve(r["file"]),
-            identity_scores=None if scores is None else [float(s) for s in json.loads(scores)],
+            identity_scores=None if scores is None else _scores(scores, r["id"]),
             kept=None if r["kept"] is None else bool(r["kept"]),
             created=r["created"],
             damage_map=self.resolve(r["damage_map"]) if r["damage_map"] else None,
@@ -1111,10 +1266,8 @@ class Library:
         row = self._row("SELECT value FROM settings WHERE key = ?", [key])
         if row is None:
             return default
-        try:
-            return json.loads(row["value"])
-        except ValueError:
-            return default  # a damaged value is as good as none; the next save replaces it
+        # a damaged value is as good as none; the next save replaces it
+        return _from_json(row["value"], default, object, f"setting {key}")
 
     def set_setting(self, key: str, value: object) -> None:
         with self._write() as c:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gen2res_desktop import __version__
@@ -55,12 +55,53 @@ def _apply_look(app) -> None:
         log.warning("resources: %s", e)
 
 
+def open_library(home: Path, ask_restore: Callable[[str, str], bool]):
+    """The library in ``home``; when its database is lost or damaged and a backup exists,
+    ``ask_restore(problem, backup)`` decides whether to bring the newest backup back.
+    None (after telling the user) when it cannot be opened."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gen2res_desktop.library.backups import list_backups, restore_backup
+    from gen2res_desktop.library.store import Library
+
+    try:
+        return Library.open(home)
+    except Gen2ResError as e:
+        log.error("cannot open the library: %s", e)
+        problem = str(e)
+    found = list_backups(home)
+    if found and ask_restore(problem, found[0].describe()):
+        try:
+            chosen = restore_backup(home)
+            log.info("restored the library database from %s", chosen.name)
+            return Library.open(home)
+        except Gen2ResError as e:
+            log.error("restoring the backup failed: %s", e)
+            problem = str(e)
+    QMessageBox.critical(None, "Gen2Res", f"The photo library cannot be opened.\n\n{problem}")
+    return None
+
+
+def _ask_restore_backup(problem: str, backup: str) -> bool:
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(
+        QMessageBox.Warning,
+        "Gen2Res",
+        f"The photo library cannot be opened.\n\n{problem}\n\nBring back the newest backup, "
+        f"{backup}? The current database is kept aside in the backups folder.",
+    )
+    restore = box.addButton("Restore backup", QMessageBox.AcceptRole)
+    box.addButton("Quit", QMessageBox.RejectRole)
+    box.exec()
+    return box.clickedButton() is restore
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the process exit code."""
     from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
-    from gen2res_desktop.library.store import Library
     from gen2res_desktop.ui.crash_handler import install_crash_handler
     from gen2res_desktop.ui.main_window import MainWindow
     from gen2res_desktop.ui.settings import APPLICATION, ORGANIZATION, AppSettings
@@ -81,11 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_crash_handler(log_path or home / "logs" / LOG_NAME)
     _apply_look(app)
     log.info("Gen2Res %s starting; library %s; log %s", __version__, home, log_path)
-    try:
-        library = Library.open(home)
-    except Gen2ResError as e:
-        log.error("cannot open the library: %s", e)
-        QMessageBox.critical(None, "Gen2Res", f"The photo library cannot be opened.\n\n{e}")
+    library = open_library(home, _ask_restore_backup)
+    if library is None:
         return 1
     try:
         window = MainWindow(library, settings=settings)

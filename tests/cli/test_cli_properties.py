@@ -1,0 +1,133 @@
+"""Generated names, paths and file contents thrown at the command line: whatever arrives,
+the exit code is 0, 1 or 2, no traceback is printed, and the user's files are unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from gen2res_desktop.cli.main import main
+
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def run(capsys, argv) -> tuple[int, str]:
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:  # argparse's usage errors
+        code = e.code
+    _, err = capsys.readouterr()
+    return code, err
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def tiny_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (24, 24), (120, 90, 60)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# Things that look like files a user might feed in: a real small image, cut or padded, or
+# arbitrary bytes (some starting with real image signatures).
+contents = st.one_of(
+    st.binary(max_size=512),
+    st.builds(lambda n: tiny_png()[:n], st.integers(0, len(tiny_png()))),
+    st.builds(lambda b: b"\x89PNG\r\n\x1a\n" + b, st.binary(max_size=256)),
+    st.builds(lambda b: b"\xff\xd8\xff\xe0" + b, st.binary(max_size=256)),
+    st.just(tiny_png()),
+)
+file_names = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"),
+    min_size=1,
+    max_size=40,
+).filter(lambda s: s not in (".", "..") and len(s.encode("utf-8")) < 200)
+suffixes = st.sampled_from([".jpg", ".png", ".tif", ".webp", ".heic", ".txt", ""])
+
+
+@pytest.fixture
+def user(tmp_path, gen2res_home):
+    folder = tmp_path / "user"
+    folder.mkdir()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@SETTINGS
+@given(name=file_names, suffix=suffixes, data=contents)
+def test_any_file_imported_repaired_or_mapped(capsys, user, name, suffix, data):
+    case = user / "case"
+    shutil.rmtree(case, ignore_errors=True)
+    case.mkdir()
+    path = case / (name + suffix)
+    try:
+        path.write_bytes(data)
+    except OSError:
+        return  # a name this file system cannot hold is not a file a user has
+    before = digest(case)
+    for argv in (
+        ["photos", "import", path],
+        ["damage", path, "--out", case / "map.png"],
+        ["restore", path, "--faces", "off", "--out", case / "fixed.png"],
+    ):
+        code, err = run(capsys, argv)
+        assert code in (0, 1, 2), (argv, code, err)
+        assert "Traceback" not in err, (argv, err)
+        for f, h in before.items():
+            assert hashlib.sha256((case / f).read_bytes()).hexdigest() == h, f
+        for made in ("map.png", "fixed.png"):
+            if (case / made).exists():
+                (case / made).unlink()
+
+
+@SETTINGS
+@given(name=st.text(max_size=60), kind=st.sampled_from(["person", "cat", "dog", "fish", ""]))
+def test_any_subject_name(capsys, user, name, kind):
+    code, err = run(capsys, ["subjects", "add", name, "--kind", kind])
+    assert code in (0, 1, 2) and "Traceback" not in err
+    code, err = run(capsys, ["photos", "list", "--subject", name])
+    assert code in (0, 1) and "Traceback" not in err
+    code, err = run(capsys, ["subjects", "remove", name])
+    assert code in (0, 1) and "Traceback" not in err
+
+
+@SETTINGS
+@given(text=st.text(max_size=80))
+def test_any_path_or_id_argument(capsys, user, text):
+    if text.startswith("-"):
+        text = "./" + text
+    before = digest(user)
+    cwd = os.getcwd()
+    os.chdir(user)
+    try:
+        for argv in (
+            ["restore", text, "--faces", "off", "--out", "out.png"],
+            ["export", text, "--out", "out.jpg"],
+            ["faces", "detect", text],
+            ["models", "import", text],
+        ):
+            code, err = run(capsys, argv)
+            assert code in (0, 1, 2), (argv, code, err)
+            assert "Traceback" not in err, (argv, err)
+    finally:
+        os.chdir(cwd)
+    after = {k: v for k, v in digest(user).items() if k not in ("out.png", "out.jpg")}
+    assert after == before
