@@ -10,6 +10,7 @@ from gen2res_desktop.cli.repair_cmds import is_library_id, read_mask, repair_set
 from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.pipeline import SingleOptions
+from gen2res_desktop.library.models import SAME_PERSON_SIMILARITY, FaceScores
 
 
 def parse_crop(text: str | None) -> tuple[int, int, int] | None:
@@ -65,7 +66,7 @@ def restore_whole_photo(
                 progress=bar,
             )
             if args.out:
-                save_image(result.image, args.out)
+                save_image(result.image, args.out, overwrite=args.overwrite)
             used_map = result.repair.damage_map if result.repair is not None else None
             if args.mask_out is not None and used_map is not None:
                 from gen2res_desktop.library.store import write_damage_map
@@ -73,15 +74,19 @@ def restore_whole_photo(
                 write_damage_map(used_map, args.mask_out)
     finally:
         bar.close()
+    scored = result.face_scores()
     face_rows = [
         {
-            "index": f.index + 1,
+            "index": sc.number,
             "box": list(f.box),
-            "subject": p.subject.name if p.subject else None,
+            "subject": sc.subject,
             "mode": "adapter" if p.adapter else "single-photo",
-            "identity_score": f.identity_score,
+            "identity": sc.identity,
+            "identity_before": sc.identity_before,
+            "faithfulness": sc.faithfulness,
+            "references": sc.references,
         }
-        for f, p in zip(result.faces, result.plans, strict=True)
+        for f, p, sc in zip(result.faces, result.plans, scored, strict=True)
     ]
     rid = result.restoration.id if result.restoration else None
     stages = result.repair.stages if result.repair is not None else []
@@ -101,21 +106,48 @@ def restore_whole_photo(
         return 0
     if stages:
         print("Repaired: " + ", ".join(_describe(st) for st in stages) + ".")
-    for f in face_rows:
-        score = (
-            "n/a (no face descriptor)"
-            if f["identity_score"] is None
-            else f"{f['identity_score']:.3f}"
-        )
+    for f, sc in zip(face_rows, scored, strict=True):
         print(
             f"face {f['index']} at {tuple(f['box'])}: {f['mode']}"
-            f"{' (' + f['subject'] + ')' if f['subject'] else ''}, identity score {score}"
+            f"{' (' + f['subject'] + ')' if f['subject'] else ''}{face_scores_text(sc)}"
         )
+        for warning in face_warnings(sc):
+            print(f"  warning: {warning}")
     if rid is not None:
         print(f"Recorded restoration {rid}.")
     if args.out:
         print(f"Restored photo written to {args.out}.")
     return 0
+
+
+def face_scores_text(sc: FaceScores) -> str:
+    """The scores after a face's line, e.g. ', looks like Grandma 0.78 (damaged photo 0.55),
+    faithfulness 0.91', or what is missing; empty for a pet or a plain square."""
+    parts = []
+    if sc.identity is not None:
+        before = "" if sc.identity_before is None else f" (damaged photo {sc.identity_before:.2f})"
+        parts.append(f"looks like {sc.subject or 'the subject'} {sc.identity:.2f}{before}")
+    elif sc.references == 0:
+        parts.append(f"no reference faces of {sc.subject} yet")
+    if sc.faithfulness is not None:
+        parts.append(f"faithfulness {sc.faithfulness:.2f}")
+    return "".join(", " + p for p in parts)
+
+
+def face_warnings(sc: FaceScores) -> list[str]:
+    who = sc.subject or "the subject"
+    out = []
+    if sc.looks_less_alike:
+        out.append(
+            f"the restored face looks less like {who} than the damaged one: try more reference "
+            "photos, a stronger adapter or a lower strength"
+        )
+    if sc.under_same_person_line:
+        out.append(
+            f"the restored face looks like {who} only {sc.identity:.2f}, under the same-person "
+            f"line ({SAME_PERSON_SIMILARITY:.1f}): a face recogniser would not call it {who}"
+        )
+    return out
 
 
 _STAGE_NAMES = {

@@ -7,7 +7,7 @@ module works with any restorer (adapter per subject, single-photo mode, a test d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +25,11 @@ from gen2res_desktop.core.faces import (
     identity_similarity,
     paste_back,
     square_crop_region,
+)
+from gen2res_desktop.core.faces.identity import (
+    looks_less_alike,
+    subject_identity,
+    under_same_person_line,
 )
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -68,12 +73,36 @@ class RegionScan:
 
 @dataclass
 class FaceOutcome:
-    """``identity_score``: similarity (0..1, 0.5 = dlib's same-person line) of the face
-    before and after restoring; None for a pet or a plain square."""
+    """The likeness scores of one restored region, each 0..1 with 0.5 at dlib's same-person
+    line (``core.faces.identity``):
+
+    - ``identity``: how much the restored face looks like its subject, against the
+      subject's reference faces (:func:`subject_identity`); None when the region was given
+      no references (no subject, a subject without reference faces yet).
+    - ``identity_before``: the same score for the damaged input face, i.e. the aligned crop
+      handed to the restorer: cut from the photo after the print repair (scratches filled,
+      grain reduced, colour corrected, maybe enlarged) but before the face was regenerated.
+      None when ``identity`` is.
+    - ``faithfulness``: the similarity of the restored face to that damaged input face. It
+      says how much the face was changed; doing nothing scores 1.
+
+    All three are None for a pet or a plain square (no face landmarks to describe).
+    """
 
     index: int
     box: tuple[int, int, int, int]
-    identity_score: float | None
+    identity: float | None = None
+    identity_before: float | None = None
+    faithfulness: float | None = None
+
+    @property
+    def looks_less_alike(self) -> bool:
+        """The restore lowered the identity score (see ``looks_less_alike``)."""
+        return looks_less_alike(self.identity, self.identity_before)
+
+    @property
+    def under_same_person_line(self) -> bool:
+        return under_same_person_line(self.identity)
 
 
 @dataclass
@@ -196,13 +225,18 @@ def restore_photo(
     regions: Sequence[Region],
     restore_fn: Callable[[Image.Image, int], Image.Image],
     *,
+    references: Mapping[int, Sequence[np.ndarray]] | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> PhotoRestoreResult:
     """Restore every region with ``restore_fn(aligned_crop, region.index)`` and paste the
-    results into a full-resolution copy of ``image``; the input is not modified."""
+    results into a full-resolution copy of ``image``; the input is not modified.
+
+    ``references`` maps a region's index to its subject's reference descriptors; those
+    regions get ``identity`` and ``identity_before`` scores (see :class:`FaceOutcome`)."""
     if not regions:
         raise Gen2ResError("Nothing to restore: no face or square was given.")
+    references = references or {}
     photo = geometry.as_rgb_array(image).copy()
     outcomes: list[FaceOutcome] = []
     total = len(regions)
@@ -214,23 +248,35 @@ def restore_photo(
         if cancel is not None:
             cancel.check()
         photo = paste_back(photo, restored, region.aligned)
-        score = _identity_score(region, restored) if region.face is not None else None
-        outcomes.append(FaceOutcome(region.index, region.box, score))
+        outcomes.append(_score(region, restored, references.get(region.index)))
     progress(Progress("faces", total, total, "Faces restored"))
     return PhotoRestoreResult(image=Image.fromarray(photo, "RGB"), faces=outcomes)
 
 
-def _identity_score(region: Region, restored: Image.Image) -> float:
-    """Similarity of the face in the aligned crop before and after restoring.
+def _score(
+    region: Region, restored: Image.Image, references: Sequence[np.ndarray] | None
+) -> FaceOutcome:
+    """The scores of one region (see :class:`FaceOutcome`).
 
-    Both descriptors are taken at the same place (the detection box carried into the crop),
-    so the only difference measured is the restoration.
+    Both descriptors are taken at the same place in the aligned crop (the detection box
+    carried into it), before and after restoring, so faithfulness measures only the
+    restoration. The restored face is described as ``restore_fn`` returned it, before it is
+    blended into the photo.
     """
+    if region.face is None:
+        return FaceOutcome(region.index, region.box)
     x, y, w, h = region.box
     m = region.aligned.matrix
     centre = geometry.apply(m, np.array([x + w / 2 - 0.5, y + h / 2 - 0.5]))[0]
     side = max(w, h) * geometry.scale_of(m)
     box = (centre[0] - side / 2 + 0.5, centre[1] - side / 2 + 0.5, side, side)
-    before = describe_face(region.aligned.crop, box)
-    after = describe_face(restored, box)
-    return identity_similarity(before.descriptor, after.descriptor)
+    before = describe_face(region.aligned.crop, box).descriptor
+    after = describe_face(restored, box).descriptor
+    refs = references or ()
+    return FaceOutcome(
+        region.index,
+        region.box,
+        identity=subject_identity(after, refs),
+        identity_before=subject_identity(before, refs),
+        faithfulness=identity_similarity(before, after),
+    )

@@ -92,8 +92,104 @@ class AdapterRecord:
     updated: str
 
 
+# identity_similarity at dlib's same-person distance, as core.faces.identity's
+# SAME_PERSON_SIMILARITY; repeated so the records need none of the face engine's imports
+SAME_PERSON_SIMILARITY = 0.5
+
+
+@dataclass(frozen=True)
+class FaceScores:
+    """The likeness scores of one restored face, as recorded with its restoration (each
+    0..1, 0.5 at dlib's same-person line; see core.photo_restore.FaceOutcome).
+
+    ``identity``: the restored face against the subject's reference faces;
+    ``identity_before``: the damaged input face against them; ``faithfulness``: the
+    restored face against the damaged one. ``references``: how many reference faces the
+    subject had (0: none yet; None: no person subject). ``legacy``: recorded before identity
+    against the subject existed, when the only number kept was the faithfulness.
+    """
+
+    number: int  # the face's number in the photo, from 1, as the restore reported it
+    subject: str | None = None
+    identity: float | None = None
+    identity_before: float | None = None
+    faithfulness: float | None = None
+    references: int | None = None
+    legacy: bool = False
+
+    @property
+    def looks_less_alike(self) -> bool:
+        """The restore lowered the identity score, at the two decimals shown (the rule of
+        core.faces.identity.looks_less_alike)."""
+        if self.identity is None or self.identity_before is None:
+            return False
+        return round(self.identity, 2) < round(self.identity_before, 2)
+
+    @property
+    def under_same_person_line(self) -> bool:
+        return self.identity is not None and round(self.identity, 2) < SAME_PERSON_SIMILARITY
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _score(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def recorded_face_scores(
+    settings: dict, identity_scores: Sequence[float] | None
+) -> list[FaceScores]:
+    """The per-face scores of a restoration, from its settings' ``faces`` list.
+
+    A restoration whose faces carry no ``faithfulness`` key is legacy: its
+    ``identity_scores`` column held the similarity of each face before and after restoring,
+    which is returned as faithfulness (never as identity).
+    """
+    faces = settings.get("faces") if isinstance(settings, dict) else None
+    faces = [f for f in faces if isinstance(f, dict)] if isinstance(faces, list) else []
+    if any("faithfulness" in f for f in faces):
+        out = []
+        for i, f in enumerate(faces):
+            number = f.get("index")
+            refs = f.get("references")
+            out.append(
+                FaceScores(
+                    number=number if isinstance(number, int) else i + 1,
+                    subject=_text(f.get("subject")),
+                    identity=_score(f.get("identity")),
+                    identity_before=_score(f.get("identity_before")),
+                    faithfulness=_score(f.get("faithfulness")),
+                    references=refs if isinstance(refs, int) else None,
+                )
+            )
+        return out
+    scores = list(identity_scores or [])
+    # pets had no score, so the scores pair with the faces only when the counts agree
+    paired = len(faces) == len(scores)
+    return [
+        FaceScores(
+            number=i + 1,
+            subject=_text(faces[i].get("subject")) if paired else None,
+            faithfulness=_score(s),
+            legacy=True,
+        )
+        for i, s in enumerate(scores)
+    ]
+
+
 @dataclass(frozen=True)
 class Restoration:
+    """``identity_scores``: the identity score (against the subject's reference faces) of
+    each restored face that has one, in face order; None when no face has one (no person
+    subject, or no reference faces yet). The full per-face record, faithfulness included,
+    is in ``settings["faces"]``: see :attr:`face_scores`. Restorations made before identity
+    against the subject existed kept the faithfulness here instead (read them through
+    :attr:`face_scores`, which knows)."""
+
     id: int
     photo_id: int
     subject_id: int | None
@@ -106,6 +202,10 @@ class Restoration:
     kept: bool | None  # None: not decided yet
     created: str
     damage_map: Path | None = None  # the scratches and dust the repair filled, if any
+
+    @property
+    def face_scores(self) -> list[FaceScores]:
+        return recorded_face_scores(self.settings, self.identity_scores)
 
 
 @dataclass(frozen=True)

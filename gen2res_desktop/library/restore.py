@@ -8,6 +8,12 @@ else by the suggested subject, else (when ``subject`` is given and the photo sho
 face) that subject. A face with a subject that has a ready adapter is restored with it;
 any other face runs in single-photo mode, which is much slower. With ``faces=False`` only
 the print is repaired: no prior, subject or face is needed.
+
+Every restored face of a person with a subject is scored against that subject's reference
+faces (``library.faces.subject_references``), restored and damaged, and against the
+damaged face it came from (faithfulness): see ``core.photo_restore.FaceOutcome``. The
+faces of the photo being restored are never references for it: a confirmed face on this
+very print would reward leaving the damage as it is.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ from gen2res_desktop.core.photo_restore import FaceOutcome, Region, find_regions
 from gen2res_desktop.core.pipeline import SingleOptions, restore_crop
 from gen2res_desktop.core.priors import LoadedPrior, PriorRegistry, load_prior
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
-from gen2res_desktop.library.faces import photo_faces
-from gen2res_desktop.library.models import AdapterRecord, Face, Restoration, Subject
+from gen2res_desktop.library.faces import photo_faces, subject_references
+from gen2res_desktop.library.models import AdapterRecord, Face, FaceScores, Restoration, Subject
 from gen2res_desktop.library.store import Library, write_damage_map
 
 
@@ -50,6 +56,26 @@ class WholePhotoResult:
     plans: list[FacePlan] = field(default_factory=list)
     restoration: Restoration | None = None
     repair: RepairResult | None = None
+    # how many reference faces each region (by index) was scored against
+    reference_counts: dict[int, int] = field(default_factory=dict)
+
+    def face_scores(self) -> list[FaceScores]:
+        """Each restored face's subject and scores, in the order of ``faces``."""
+        plans = {p.region.index: p for p in self.plans}
+        out = []
+        for f in self.faces:
+            plan = plans.get(f.index)
+            out.append(
+                FaceScores(
+                    number=f.index + 1,
+                    subject=plan.subject.name if plan and plan.subject else None,
+                    identity=f.identity,
+                    identity_before=f.identity_before,
+                    faithfulness=f.faithfulness,
+                    references=self.reference_counts.get(f.index),
+                )
+            )
+        return out
 
 
 class PriorCache:
@@ -125,6 +151,28 @@ def plan_faces(
         adapter = None if force_single or who is None else lib.ready_adapter(who)
         plans.append(FacePlan(region, who, adapter))
     return plans
+
+
+def face_references(
+    lib: Library, plans: list[FacePlan], stored: list[Face] | None
+) -> dict[int, list[np.ndarray]]:
+    """The reference descriptors to score each region against, by region index: its
+    subject's (a person's) reference faces, less the faces of the photo being restored."""
+    people = {p.subject.name for p in plans if p.subject is not None and p.subject.kind == "person"}
+    if not people:
+        return {}
+    own = [f.descriptor for f in stored or [] if f.descriptor is not None]
+    by_subject = subject_references(lib)
+    refs: dict[int, list[np.ndarray]] = {}
+    for p in plans:
+        if p.subject is None or p.subject.name not in people or p.region.face is None:
+            continue
+        refs[p.region.index] = [
+            d
+            for d in by_subject.get(p.subject.name, [])
+            if not any(np.array_equal(d, o) for o in own)
+        ]
+    return refs
 
 
 def restore_whole_photo(
@@ -239,9 +287,15 @@ def restore_whole_photo(
                 cancel=cancel,
             )
 
-        result = restore_photo(repaired, regions, restore_fn, progress=progress, cancel=cancel)
+        refs = face_references(lib, plans, stored)
+        result = restore_photo(
+            repaired, regions, restore_fn, references=refs, progress=progress, cancel=cancel
+        )
         finished = Image.fromarray(fixed.finish(np.asarray(result.image)), "RGB")
-        outcome = WholePhotoResult(finished, result.faces, plans, repair=fixed)
+        counts = {i: len(r) for i, r in refs.items()}
+        outcome = WholePhotoResult(
+            finished, result.faces, plans, repair=fixed, reference_counts=counts
+        )
     if photo_id is not None:
         outcome.restoration = _record(lib, photo_id, outcome, settings, subj, repair, faces)
     progress(Progress("done", 1, 1, "Restored"))
@@ -276,16 +330,27 @@ def _record(
     if outcome.repair is not None:
         info["repair"].update(outcome.repair.record())
     info["restore_faces"] = faces
-    info["faces"] = [
-        {
-            "box": list(p.region.box),
-            "subject": p.subject.name if p.subject else None,
-            "adapter": p.adapter.id if p.adapter else None,
-            "mode": "adapter" if p.adapter else "single-photo",
-        }
-        for p in outcome.plans
-    ]
-    scores = [f.identity_score for f in outcome.faces if f.identity_score is not None]
+    # per face: who, how, and its scores (see models.FaceScores); a record with the
+    # "faithfulness" key is how a reader tells it from one made before identity existed
+    plans = {p.region.index: p for p in outcome.plans}
+    info["faces"] = []
+    for f, scored in zip(outcome.faces, outcome.face_scores(), strict=True):
+        p = plans[f.index]
+        info["faces"].append(
+            {
+                "index": scored.number,
+                "box": list(p.region.box),
+                "subject": scored.subject,
+                "adapter": p.adapter.id if p.adapter else None,
+                "mode": "adapter" if p.adapter else "single-photo",
+                "identity": scored.identity,
+                "identity_before": scored.identity_before,
+                "faithfulness": scored.faithfulness,
+                "references": scored.references,
+            }
+        )
+    # the identity_scores column: identity against the subject, of the faces that have one
+    scores = [f.identity for f in outcome.faces if f.identity is not None]
     return lib.add_restoration(
         photo_id,
         subject.name if subject else None,

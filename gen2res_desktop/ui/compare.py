@@ -9,7 +9,7 @@ laid over the Before image in red.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,11 +44,58 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gen2res_desktop.library.models import SAME_PERSON_SIMILARITY, FaceScores
+
 log = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 BACKGROUND = QColor(40, 40, 40)
+# a restored face that looks less like its subject (readable on light and dark themes)
+WARNING_COLOUR = QColor(200, 90, 0)
+
+
+def face_scores_parts(scores: Sequence[FaceScores]) -> list[str]:
+    """The likeness of the restored faces in words, e.g. ["looks like Grandma 0.78 (damaged
+    0.55)", "faithfulness 0.91"]; with several faces one part per face, starting "face N:".
+    A restoration recorded before identity against the subject existed has only its
+    faithfulness."""
+    parts = []
+    for sc in scores:
+        words = []
+        if sc.identity is not None:
+            before = "" if sc.identity_before is None else f" (damaged {sc.identity_before:.2f})"
+            words.append(f"looks like {sc.subject or 'the person'} {sc.identity:.2f}{before}")
+        elif sc.references == 0 and sc.subject:
+            words.append(f"no reference faces of {sc.subject} yet")
+        if sc.faithfulness is not None:
+            words.append(f"faithfulness {sc.faithfulness:.2f}")
+        if len(scores) == 1:
+            parts += words
+        elif words:
+            parts.append(f"face {sc.number}: " + ", ".join(words))
+    return parts
+
+
+def face_scores_warnings(scores: Sequence[FaceScores]) -> list[str]:
+    """A sentence for each restored face that looks less like its subject than the damaged
+    one did, or that lies under the same-person line; none when all is well."""
+    out = []
+    for sc in scores:
+        who = sc.subject or "the person"
+        face = f"Face {sc.number}" if len(scores) > 1 else "The restored face"
+        if sc.looks_less_alike:
+            out.append(
+                f"{face} looks less like {who} than the damaged photo did "
+                f"({sc.identity:.2f} against {sc.identity_before:.2f}). Try more reference "
+                f"photos of {who}, training the adapter longer, or a lower strength."
+            )
+        if sc.under_same_person_line:
+            out.append(
+                f"{face} looks like {who} only {sc.identity:.2f}, under the same-person line "
+                f"({SAME_PERSON_SIMILARITY:.1f}): a face recogniser would not call it {who}."
+            )
+    return out
 
 
 @dataclass(frozen=True)
@@ -59,12 +106,13 @@ class CompareInfo:
     strength: int | None = None
     seed: int | None = None
     adapter: str | None = None
-    identity: float | None = None
+    scores: tuple[FaceScores, ...] = ()  # each restored face's likeness, see FaceScores
     faces: bool = True  # False: the photo was repaired only (nothing to say about faces)
     repair: str = ""  # what the repair did, see repair_summary
 
     def line(self) -> str:
-        """How the faces were regenerated; empty when they were not."""
+        """How the faces were regenerated and how alike they came out; empty when they
+        were not regenerated."""
         if not self.faces:
             return ""
         parts = []
@@ -73,9 +121,11 @@ class CompareInfo:
         if self.seed is not None:
             parts.append(f"seed {self.seed}")
         parts.append(f"adapter: {self.adapter}" if self.adapter else "single-photo mode")
-        if self.identity is not None:
-            parts.append(f"identity score {self.identity:.2f}")
+        parts += face_scores_parts(self.scores)
         return " · ".join(parts)
+
+    def warnings(self) -> list[str]:
+        return face_scores_warnings(self.scores) if self.faces else []
 
 
 def _method(stage: dict) -> str:
@@ -535,6 +585,14 @@ class CompareWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.info_label)
+        warnings = info.warnings()
+        self.warning_label = QLabel(" ".join(warnings))
+        self.warning_label.setObjectName("compareWarning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.warning_label.setStyleSheet(f"color: {WARNING_COLOUR.name()};")
+        self.warning_label.setVisible(bool(warnings))
+        layout.addWidget(self.warning_label)
         self.repair_label = QLabel(info.repair)
         self.repair_label.setObjectName("compareRepair")
         self.repair_label.setTextInteractionFlags(Qt.TextSelectableByMouse)

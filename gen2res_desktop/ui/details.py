@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -22,11 +23,19 @@ from PySide6.QtWidgets import (
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.library.models import Restoration
 from gen2res_desktop.library.store import Library
+from gen2res_desktop.ui.compare import WARNING_COLOUR, face_scores_parts, face_scores_warnings
 from gen2res_desktop.ui.models_dialog import format_bytes
 
 log = logging.getLogger(__name__)
 
 ROLE_WORDS = {"reference": "reference", "restore": "to restore"}
+
+
+def restoration_warnings(r: Restoration) -> list[str]:
+    """Why a restoration's faces deserve a second look (see face_scores_warnings)."""
+    if r.settings.get("restore_faces") is False:
+        return []
+    return face_scores_warnings(r.face_scores)
 
 
 def restoration_label(r: Restoration) -> str:
@@ -38,8 +47,7 @@ def restoration_label(r: Restoration) -> str:
         if strength is not None:
             parts.append(f"strength {strength}")
         parts.append(r.subject if r.adapter_id is not None and r.subject else "single-photo")
-    if r.identity_scores:
-        parts.append(f"identity {max(r.identity_scores):.2f}")
+        parts += face_scores_parts(r.face_scores)
     parts.append({True: "kept", False: "discarded", None: "not decided"}[r.kept])
     return " · ".join(parts)
 
@@ -196,6 +204,11 @@ class DetailsPanel(QScrollArea):
         for r in self.library.list_restorations(photo_id):
             item = QListWidgetItem(restoration_label(r))
             item.setData(Qt.UserRole, r.id)
+            warnings = restoration_warnings(r)
+            if warnings:
+                item.setIcon(self.style().standardIcon(QStyle.SP_MessageBoxWarning))
+                item.setForeground(WARNING_COLOUR)
+                item.setToolTip("\n".join(warnings))
             self.restorations.addItem(item)
         if self.restorations.count():
             self.restorations.setCurrentRow(0)

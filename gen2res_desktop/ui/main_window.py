@@ -1072,7 +1072,7 @@ class MainWindow(QMainWindow):
                 strength=r.settings.get("strength"),
                 seed=r.seed,
                 adapter=adapter,
-                identity=max(r.identity_scores) if r.identity_scores else None,
+                scores=tuple(r.face_scores),
                 faces=r.settings.get("restore_faces", True) is not False,
                 repair=repair_summary(r.settings),
             )

@@ -1,10 +1,11 @@
 """Whole photos from the command line: train a person from the album, restore, record, export."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from gen2res_desktop.cli.main import main
 
@@ -62,7 +63,11 @@ def test_train_subject_then_restore_whole_photo(capsys, tiny_registry, family, t
     assert code == 0, err
     result = json.loads(out)
     assert result["faces"][0]["mode"] == "adapter" and result["faces"][0]["subject"] == "Eileen"
-    assert 0.0 <= result["faces"][0]["identity_score"] <= 1.0
+    face = result["faces"][0]
+    # Eileen's five reference photos (their faces found when training) are her references
+    assert face["references"] == 5
+    for key in ("identity", "identity_before", "faithfulness"):
+        assert 0.0 <= face[key] <= 1.0, key
     rid = result["restoration_id"]
 
     code, out, _ = run(capsys, "restorations", "list", "--json")
@@ -128,7 +133,8 @@ def test_restore_file_needs_adapter_or_single_and_pet_needs_crop(
     w, h = Image.open(nobi).size
     fixed = np.asarray(Image.open(tmp_path / "nobi_fixed.png"), float)
     assert fixed.shape[:2] == (2 * h, 2 * w)  # enlarged, and the pet's square with it
-    assert "identity score n/a" in out
+    # a pet has no face descriptor: no likeness scores at all
+    assert "single-photo (Nobi)\n" in out and "faithfulness" not in out
     code, _, err = run(
         capsys, "restore", nobi, "--faces", "off", "--upscale", "2", "--out", tmp_path / "rep.png"
     )
@@ -180,3 +186,112 @@ def test_a_pets_crop_box_is_remembered_in_the_library(capsys, tiny_registry, fam
         assert len(lib.list_restorations(photo_id)) == 2
         with pytest.raises(Exception, match="does not fit"):
             lib.set_photo_crop(photo_id, (400, 200, 200))
+
+
+ASTRONAUT_BOX = (171, 79, 94, 94)  # what detect_faces finds on data.astronaut()
+CAMERAMAN_BOX = (78, 72, 83, 83)  # the CNN detector's box on data.camera()[40:296, 100:356]
+
+
+@pytest.fixture
+def eileen(gen2res_home, tmp_path, astronaut, monkeypatch):
+    """Eileen with three reference photos and a grainy print of her whose face the user
+    confirmed (faces stored from known boxes, not detected). The prior and the face
+    restorer are test doubles: ``swap["face"]`` is what the "restored" face becomes."""
+    from skimage import data
+
+    from gen2res_desktop.core.faces import align_face, describe_face
+    from gen2res_desktop.library import Library
+    from gen2res_desktop.library import restore as whole
+    from gen2res_desktop.library.models import FaceData
+
+    x, y, w, _ = ASTRONAUT_BOX
+    photos = [
+        (ImageOps.mirror(astronaut), (512 - x - w, y, w, w)),
+        (astronaut.crop((60, 0, 460, 400)), (x - 60, y, w, w)),
+        (astronaut.resize((384, 384), Image.Resampling.LANCZOS), (128, 59, 70, 70)),
+    ]
+    noisy = np.asarray(astronaut, float) + np.random.default_rng(0).normal(0, 40, (512, 512, 3))
+    grainy = Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
+    paths = []
+    for i, (img, _) in enumerate([*photos, (grainy, None)]):
+        paths.append(tmp_path / f"eileen_{i}.png")
+        img.save(paths[-1])
+
+    def store_face(lib, photo_id, img, box):
+        face = describe_face(img, box)
+        landmarks = [(float(a), float(b)) for a, b in face.landmarks]
+        return lib.replace_faces(photo_id, [FaceData(box, landmarks, face.descriptor)])[0]
+
+    with Library.open() as lib:
+        lib.add_subject("Eileen", "person")
+        refs = lib.import_paths(paths[:3], subject="Eileen", role="reference").photo_ids
+        for photo_id, (img, box) in zip(refs, photos, strict=True):
+            store_face(lib, photo_id, img, box)
+        (photo_id,) = lib.import_paths(paths[3:], subject="Eileen", role="restore").photo_ids
+        # confirmed as Eileen, yet never a reference for its own restore
+        lib.confirm_face(store_face(lib, photo_id, grainy, ASTRONAUT_BOX).id, "Eileen")
+
+    gray = data.camera()[40:296, 100:356]
+    camera = np.repeat(gray[:, :, None], 3, axis=2)
+    cameraman = describe_face(camera, CAMERAMAN_BOX, with_descriptor=False)
+    clean = describe_face(astronaut, ASTRONAUT_BOX, with_descriptor=False)
+    swap = {
+        "cameraman": lambda size: align_face(camera, cameraman, size).crop,
+        "eileen": lambda size: align_face(np.asarray(astronaut), clean, size).crop,
+    }
+    swap["face"] = swap["cameraman"]
+    prior = SimpleNamespace(resolution=128, info=SimpleNamespace(name="face"))
+    monkeypatch.setattr(whole.PriorCache, "get", lambda self, name: prior)
+    monkeypatch.setattr(
+        whole, "restore_crop", lambda prior, crop, *a, **k: swap["face"](crop.size[0])
+    )
+    return photo_id, swap
+
+
+QUICK = ["--single", "--scratches", "off", "--denoise", "off", "--colour", "off"]
+
+
+def test_restore_scores_identity_against_the_subjects_reference_faces(capsys, eileen):
+    from gen2res_desktop.cli.restore_photo import face_scores_text
+    from gen2res_desktop.library import Library
+    from gen2res_desktop.library.models import FaceScores
+
+    photo_id, swap = eileen
+    # the face comes back as another person: less like Eileen than the damaged one
+    code, out, err = run(capsys, "restore", photo_id, *QUICK, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    (face,) = result["faces"]
+    assert (face["subject"], face["references"]) == ("Eileen", 3)  # its own face left out
+    assert face["identity"] < 0.5 < face["identity_before"]
+    assert face["faithfulness"] < 0.5
+    with Library.open() as lib:
+        r = lib.get_restoration(result["restoration_id"])
+    assert r.identity_scores == [face["identity"]]
+    (recorded,) = r.settings["faces"]
+    assert {k: recorded[k] for k in ("subject", "identity", "identity_before", "faithfulness")} == {
+        k: face[k] for k in ("subject", "identity", "identity_before", "faithfulness")
+    }
+    assert recorded["box"] == list(ASTRONAUT_BOX)
+    (scores,) = r.face_scores
+    assert scores.looks_less_alike and scores.under_same_person_line and not scores.legacy
+
+    code, out, err = run(capsys, "restore", photo_id, *QUICK)
+    assert code == 0, err
+    line = next(s for s in out.splitlines() if s.startswith("face 1"))
+    assert line.startswith("face 1 at (171, 79, 94, 94): single-photo (Eileen), looks like Eileen")
+    assert "(damaged photo 0." in line and ", faithfulness 0." in line
+    assert "looks less like Eileen than the damaged one: try more reference photos" in out
+    assert "under the same-person line" in out
+
+    # the same person, without the grain: above the line, more like her, no warning
+    swap["face"] = swap["eileen"]
+    code, out, err = run(capsys, "restore", photo_id, *QUICK)
+    assert code == 0, err
+    assert "warning" not in out
+    code, out, err = run(capsys, "restore", photo_id, *QUICK, "--json")
+    (face,) = json.loads(out)["faces"]
+    assert face["identity"] > 0.5 and face["identity"] > face["identity_before"]
+
+    no_refs = FaceScores(1, "Grandma", faithfulness=0.9, references=0)
+    assert face_scores_text(no_refs) == ", no reference faces of Grandma yet, faithfulness 0.90"

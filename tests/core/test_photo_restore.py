@@ -63,16 +63,18 @@ def test_two_faces_are_found_and_both_restored(pair, pair_regions):
         assert np.abs(out[m > 0.95].astype(np.int16) - src[m > 0.95]).mean() > 30
     outside = (masks[0] == 0) & (masks[1] == 0)
     assert np.array_equal(out[outside], src[outside])
-    # an inverted face is not the same person any more
+    # an inverted face is far from the face it came from; with no references given there
+    # is no identity against a subject
     assert [f.index for f in result.faces] == [0, 1]
-    assert all(f.identity_score is not None and f.identity_score < 0.5 for f in result.faces)
+    assert all(f.faithfulness is not None and f.faithfulness < 0.5 for f in result.faces)
+    assert all(f.identity is None and f.identity_before is None for f in result.faces)
 
 
-def test_identity_restore_keeps_photo_and_identity(pair, pair_regions):
+def test_identity_restore_keeps_photo_and_faithfulness(pair, pair_regions):
     result = restore_photo(pair, pair_regions, unchanged)
     diff = np.abs(np.asarray(result.image).astype(np.int16) - np.asarray(pair))
     assert diff.mean() < 1.5
-    assert all(f.identity_score > 0.95 for f in result.faces)
+    assert all(f.faithfulness > 0.95 for f in result.faces)
 
 
 def test_progress_and_cancel(pair, pair_regions):
@@ -115,7 +117,8 @@ def test_cat_with_a_crop_is_restored_in_place():
     m = photo_mask(regions[0].aligned, src.shape)
     assert np.array_equal(out[m == 0], src[m == 0])
     assert np.abs(out[m > 0.95].astype(np.int16) - src[m > 0.95]).mean() > 30
-    assert result.faces[0].identity_score is None
+    face = result.faces[0]
+    assert (face.identity, face.identity_before, face.faithfulness) == (None, None, None)
     with pytest.raises(Gen2ResError, match="goes past the photo"):
         find_regions(cat, kind="cat", resolution=R, crop=(300, 10, 260))
 

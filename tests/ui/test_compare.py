@@ -8,7 +8,9 @@ from PySide6.QtCore import QPoint, QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from gen2res_desktop.library.models import FaceScores, Restoration
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, SplitView
+from gen2res_desktop.ui.details import DetailsPanel, restoration_label, restoration_warnings
 
 RED, BLUE = QColor(220, 20, 20), QColor(20, 20, 220)
 
@@ -50,12 +52,17 @@ def test_split_view_paints_before_left_and_after_right_of_the_divider(qtbot):
 
 
 def test_compare_window_flip_fit_and_actual_size(qtbot):
-    info = CompareInfo("astronaut.png", strength=200, seed=3, adapter="Rose", identity=0.912)
+    scores = (FaceScores(1, "Rose", identity=0.781, identity_before=0.55, faithfulness=0.912),)
+    info = CompareInfo("astronaut.png", strength=200, seed=3, adapter="Rose", scores=scores)
     win = CompareWindow(solid(RED), solid(BLUE), info)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
-    assert win.info_label.text() == "Strength 200 · seed 3 · adapter: Rose · identity score 0.91"
+    assert win.info_label.text() == (
+        "Strength 200 · seed 3 · adapter: Rose · looks like Rose 0.78 (damaged 0.55)"
+        " · faithfulness 0.91"
+    )
+    assert not win.warning_label.isVisible()  # more like Rose than the damaged photo
     win.action_split.trigger()
     assert win.mode() == CompareWindow.SPLIT
     left = (
@@ -155,3 +162,134 @@ def test_zoom_to_a_point_pans_within_the_image(qtbot):
     moved = split.image_rect()
     assert (round(moved.left()), round(moved.top())) == (-40, -30)
     assert split.divider() == 0.5
+
+
+def _restoration(settings: dict, identity_scores=None, **kw) -> Restoration:
+    fields = dict(
+        id=1,
+        photo_id=1,
+        subject_id=1,
+        subject="Rose",
+        adapter_id=1,
+        settings={"strength": 200, **settings},
+        seed=0,
+        path=Path("r.png"),
+        identity_scores=identity_scores,
+        kept=None,
+        created="",
+    )
+    return Restoration(**{**fields, **kw})
+
+
+def _face(**scores) -> dict:
+    return {"box": [1, 2, 30, 30], "subject": "Rose", "mode": "adapter", "index": 1, **scores}
+
+
+LOST = {"identity": 0.42, "identity_before": 0.61, "faithfulness": 0.4, "references": 4}
+
+
+def test_a_restore_that_looks_less_like_the_subject_is_flagged(qtbot):
+    r = _restoration({"faces": [_face(**LOST)]}, [0.42])
+    assert restoration_label(r) == (
+        "Seed 0 · strength 200 · Rose · looks like Rose 0.42 (damaged 0.61) · faithfulness 0.40"
+        " · not decided"
+    )
+    warnings = restoration_warnings(r)
+    assert len(warnings) == 2
+    assert "looks less like Rose than the damaged photo did (0.42 against 0.61)" in warnings[0]
+    assert "more reference photos of Rose" in warnings[0] and "lower strength" in warnings[0]
+    assert "under the same-person line (0.5)" in warnings[1]
+    assert not any("--" in w for w in warnings)  # no command-line flags in the app
+
+    info = CompareInfo(
+        "scan.jpg", strength=200, seed=0, adapter="Rose", scores=tuple(r.face_scores)
+    )
+    win = CompareWindow(solid(RED), solid(BLUE), info)
+    qtbot.addWidget(win)
+    win.show()
+    assert win.warning_label.isVisible()
+    assert win.warning_label.text() == " ".join(warnings)
+
+    # better than the damaged photo but still under the line: only that is flagged
+    r = _restoration({"faces": [_face(**{**LOST, "identity_before": 0.3})]}, [0.42])
+    (warning,) = restoration_warnings(r)
+    assert "under the same-person line" in warning
+
+
+def test_several_faces_no_references_and_pets_read_sensibly():
+    faces = [
+        _face(identity=0.81, identity_before=0.62, faithfulness=0.7, references=3),
+        _face(
+            subject="Max",
+            index=3,
+            identity=None,
+            identity_before=None,
+            faithfulness=0.9,
+            references=0,
+        ),
+        _face(
+            subject=None,
+            index=4,
+            identity=None,
+            identity_before=None,
+            faithfulness=0.88,
+            references=None,
+        ),
+    ]
+    r = _restoration({"faces": faces}, [0.81])
+    assert restoration_label(r) == (
+        "Seed 0 · strength 200 · Rose · face 1: looks like Rose 0.81 (damaged 0.62), "
+        "faithfulness 0.70 · face 3: no reference faces of Max yet, faithfulness 0.90 · "
+        "face 4: faithfulness 0.88 · not decided"
+    )
+    assert restoration_warnings(r) == []
+    pet = _face(subject="Nobi", identity=None, identity_before=None, faithfulness=None)
+    r = _restoration({"faces": [pet]}, None, subject="Nobi")
+    assert restoration_label(r) == "Seed 0 · strength 200 · Nobi · not decided"
+
+
+def test_legacy_restorations_show_their_number_as_faithfulness_not_identity():
+    # made before identity against the subject: identity_scores held before/after similarity
+    old = {"faces": [{"box": [1, 2, 30, 30], "subject": "Rose", "adapter": 1, "mode": "adapter"}]}
+    r = _restoration(old, [0.93])
+    (scores,) = r.face_scores
+    assert scores.legacy and scores.identity is None and scores.faithfulness == 0.93
+    assert restoration_label(r) == "Seed 0 · strength 200 · Rose · faithfulness 0.93 · not decided"
+    assert restoration_warnings(r) == []
+    info = CompareInfo(adapter="Rose", scores=tuple(r.face_scores))
+    assert info.line() == "adapter: Rose · faithfulness 0.93"
+    # older still: no faces list at all, two faces
+    r = _restoration({}, [0.4, 0.9])
+    assert "face 1: faithfulness 0.40 · face 2: faithfulness 0.90" in restoration_label(r)
+    assert "looks like" not in restoration_label(r) and restoration_warnings(r) == []
+    # a repaired-only photo says nothing about faces
+    r = _restoration({"restore_faces": False, "faces": []}, None)
+    assert restoration_label(r) == "Repaired photo · not decided"
+
+
+def test_the_details_list_marks_a_restore_that_lost_the_likeness(qtbot, tmp_path, chelsea):
+    from gen2res_desktop.library.store import Library
+
+    src = tmp_path / "scan.png"
+    chelsea.save(src)
+    with Library.open(tmp_path / "lib") as lib:
+        lib.add_subject("Rose", "person")
+        (photo,) = lib.import_paths([src]).photo_ids
+        for seed, faces, scores in (
+            (0, [_face(**LOST)], [0.42]),
+            (1, [_face(identity=0.8, identity_before=0.6, faithfulness=0.7)], [0.8]),
+        ):
+            out = lib.restoration_path_for(photo, seed)
+            chelsea.save(out)
+            lib.add_restoration(photo, "Rose", None, {"faces": faces}, seed, out, scores)
+        panel = DetailsPanel(lib)
+        qtbot.addWidget(panel)
+        panel.show_photo(photo)
+        items = {
+            panel.restorations.item(i).text(): panel.restorations.item(i)
+            for i in range(panel.restorations.count())
+        }
+        (lost,) = [item for text, item in items.items() if "Rose 0.42" in text]
+        (fine,) = [item for text, item in items.items() if "Rose 0.80" in text]
+        assert not lost.icon().isNull() and "looks less like Rose" in lost.toolTip()
+        assert fine.icon().isNull() and fine.toolTip() == ""

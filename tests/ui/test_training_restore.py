@@ -140,7 +140,8 @@ def test_restore_a_photo_then_compare_keep_and_vary(
     assert isinstance(compare, CompareWindow)
     info = compare.info_label.text()
     assert "Strength 200" in info and "seed 0" in info and "adapter: Rose (4 steps)" in info
-    assert "identity score" in info
+    # scored against Rose's reference faces, and against the face it came from
+    assert "looks like Rose" in info and "(damaged 0." in info and "faithfulness 0." in info
     assert compare.before.size() == compare.after.size()
     compare.choose_export_path = lambda sbs: tmp_path / ("sbs.png" if sbs else "full.png")
     assert compare.export(side_by_side=False) == tmp_path / "full.png"
