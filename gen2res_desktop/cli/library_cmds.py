@@ -320,8 +320,14 @@ def cmd_restorations_list(args: argparse.Namespace) -> int:
         print("No restorations yet.")
     for r in items:
         kept = {None: "undecided", True: "kept", False: "discarded"}[r.kept]
+        likeness = "".join(
+            f"  looks like {f.subject} {f.identity:.2f} (damaged {f.identity_before:.2f})"
+            for f in r.face_scores
+            if f.identity is not None and f.identity_before is not None
+        )
         print(
-            f"{r.id:>5}  photo {r.photo_id}  {r.subject or '-'}  seed {r.seed}  {kept}  {r.created}  {r.path}"
+            f"{r.id:>5}  photo {r.photo_id}  {r.subject or '-'}  seed {r.seed}  {kept}  "
+            f"{r.created}{likeness}  {r.path}"
         )
     return 0
 
