@@ -129,6 +129,7 @@ def cmd_library_check(args: argparse.Namespace) -> int:
             ("Missing files", report.missing_files),
             ("Orphan files (no database entry)", report.orphan_files),
             ("Photos whose bytes changed", report.hash_mismatches),
+            ("Damaged files (cannot be used)", report.damaged_files),
             ("Database problems", report.database_errors),
         )
         for title, items in sections:

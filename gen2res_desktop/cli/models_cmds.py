@@ -98,13 +98,16 @@ def _available(installed: list[PhotoModelInfo]) -> list[CatalogueEntry]:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    priors = _priors().list()
+    registry = _priors()
+    priors = registry.list()
+    broken = registry.problems()
     photo = _photo_models().list()
     available = _available(photo)
     if args.json:
         print_json(
             {
                 "priors": [i.to_json() for i in priors],
+                "unusable_priors": [{"name": n, "problem": why} for n, why in broken],
                 "photo_models": [i.to_json() for i in photo],
                 "available": [asdict(e) for e in available],
             }
@@ -120,6 +123,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             f"  {i.name:<16} {i.kind:<6} {i.resolution}px  {i.parameters / 1e6:7.1f} M params  "
             f"{i.weights_hash[:12]}  {i.source}"
         )
+    for name, why in broken:
+        print(f"  {name:<16} cannot be used: {why}")
     print("Photo models:")
     if not photo:
         print("  No photo models installed; the built-in OpenCV methods are used.")

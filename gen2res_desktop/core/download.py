@@ -4,12 +4,18 @@ The file list (sizes, LFS sha256) comes from huggingface_hub's API; each file is
 to ``<library>/priors/.downloads/<name>/<file>.part`` and a later attempt continues the
 part file with an HTTP range request (huggingface_hub itself no longer resumes across
 calls). Once complete and verified, the folder is
-installed through :meth:`PriorRegistry.import_folder` (which converts ``.bin`` weights to
-safetensors) and the download folder is removed.
+installed through :meth:`PriorRegistry.import_folder` (which checks every config and
+converts ``.bin`` weights to safetensors) and the download folder is removed.
+
+Only the files a prior needs are fetched, under names checked first (a name from the hub
+never leads outside the download folder). The download folder records the process using
+it; one left by a process that is gone is kept for resuming, then removed by the registry
+once stale (:data:`~gen2res_desktop.core.priors.DOWNLOAD_STALE_SECONDS`) and never listed.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +24,13 @@ from urllib.parse import quote
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.paths import priors_dir
-from gen2res_desktop.core.priors import PriorInfo, PriorRegistry
+from gen2res_desktop.core.priors import (
+    DOWNLOADS,
+    PriorInfo,
+    PriorRegistry,
+    check_prior_name,
+    claim_download_folder,
+)
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 
@@ -34,13 +46,15 @@ DEFAULT_PRIORS: dict[str, DefaultPrior] = {
     "cat": DefaultPrior("google/ddpm-ema-cat-256", "cat", "Apache-2.0"),
 }
 
-_WANTED_SUFFIXES = (".json",)
 _WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
+# The configs a prior is read from, at the top or in unet/ and scheduler/: nothing else, and
+# no name that could lead out of the download folder.
+_CONFIG_RE = re.compile(r"^(?:(?:unet|scheduler)/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.json$")
 
 
 def _select_files(names: list[str]) -> list[str]:
     """The configs plus one weights file for the UNet (safetensors preferred)."""
-    chosen = [n for n in names if n.endswith(_WANTED_SUFFIXES) and n.count("/") <= 1]
+    chosen = [n for n in names if _CONFIG_RE.match(n) and ".." not in n]
     for weights in _WEIGHT_FILES:
         hits = [n for n in names if n in (weights, f"unet/{weights}")]
         if hits:
@@ -80,14 +94,13 @@ def download_prior(
     default = DEFAULT_PRIORS.get(spec)
     repo_id = default.repo_id if default else spec
     kind = default.kind if default else "other"
-    name = name or (spec if default else repo_id.rsplit("/", 1)[-1])
+    name = check_prior_name(name or (spec if default else repo_id.rsplit("/", 1)[-1]))
     registry = PriorRegistry(home)
-    try:
-        existing = registry.get(name)
-    except Gen2ResError:
-        existing = None
-    if existing is not None:
-        raise Gen2ResError(f"A prior named '{name}' is already installed.")
+    registry.list()  # clears what killed imports and stale downloads left
+    if (registry.root / name).exists():
+        raise Gen2ResError(
+            f"A prior named '{name}' is already installed; remove it first or choose another name."
+        )
 
     try:
         info = HfApi(endpoint=endpoint).model_info(repo_id, revision=revision, files_metadata=True)
@@ -99,8 +112,9 @@ def download_prior(
     total = sum(sizes.values())
     commit = info.sha or revision or "main"
     base = (endpoint or constants.ENDPOINT).rstrip("/")
-    staging = priors_dir(home) / ".downloads" / name
+    staging = priors_dir(home) / DOWNLOADS / name
     staging.mkdir(parents=True, exist_ok=True)
+    claim_download_folder(staging)
 
     done_bytes = 0
     for filename in files:

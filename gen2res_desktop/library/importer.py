@@ -7,6 +7,14 @@ reason), renamed to ``photos/ab/<sha256>.<ext>`` and recorded. The original is o
 opened for reading. A failure to write into the library (disk full, read-only) stops the
 batch with a clear error: the photos recorded before it stay, the current one leaves no
 trace.
+
+Only regular files are read. A link to a regular file is followed; anything else found in
+a folder (a named pipe, a device such as a link to ``/dev/zero``, a socket, a link to a
+folder) is skipped with its reason, never opened for a blocking or endless read. The
+size is checked before reading (:data:`MAX_PHOTO_BYTES`, 2 GiB: no scan or camera file
+comes near it) and again on the opened file, which is opened non-blocking so a pipe
+swapped in between the check and the open cannot hang the import. Cancel is honoured
+between chunks of a file as well as between files.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +39,10 @@ from gen2res_desktop.library.models import ImportedFile, ImportSummary, SkippedF
 from gen2res_desktop.library.store import Library, _check_role, now
 
 _CHUNK = 1 << 20
+# Larger files are skipped unread: no photo comes near this, and it bounds what a file that
+# keeps growing (or lies about its size) can write into the library.
+MAX_PHOTO_BYTES = 2 * 1024**3
+_OPEN_FLAGS = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 # Files operating systems drop into photo folders; not worth a line in the summary.
 _SYSTEM_FILES = {"thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"}
 _EXTENSIONS = {
@@ -89,11 +102,17 @@ def collect_files(
             missing.append(SkippedFile(path, "this is inside the library folder"))
         elif path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(
-                    d
-                    for d in dirnames
-                    if not d.startswith(".") and os.path.realpath(os.path.join(dirpath, d)) != home
-                )
+                walked = []
+                for d in sorted(dirnames):
+                    sub = os.path.join(dirpath, d)
+                    if d.startswith(".") or os.path.realpath(sub) == home:
+                        continue
+                    if os.path.islink(sub):
+                        # Not followed (it could loop, or lead anywhere on the disk).
+                        missing.append(SkippedFile(Path(sub), _LINKED_FOLDER))
+                        continue
+                    walked.append(d)
+                dirnames[:] = walked
                 for name in sorted(filenames):
                     if name.startswith(".") or name.lower() in _SYSTEM_FILES:
                         continue
@@ -103,11 +122,16 @@ def collect_files(
                     else:
                         reason = f"not a photo file type ({suffix or 'no extension'})"
                         ignored.append(SkippedFile(Path(dirpath) / name, reason))
-        elif path.is_file():
-            files.append(path)
+        elif path.exists():
+            files.append(path)  # not a regular file: reading it says why (and skips it)
         else:
             missing.append(SkippedFile(path, "not found (or not accessible)"))
     return files, missing, ignored
+
+
+_LINKED_FOLDER = (
+    "a link to a folder; links inside folders are not followed (import that folder itself)"
+)
 
 
 def _read_reason(e: OSError) -> str:
@@ -118,28 +142,104 @@ def _read_reason(e: OSError) -> str:
     return f"cannot read the file ({e.strerror or e})"
 
 
-def _copy_into(src: Path, dst: Path) -> tuple[str, int]:
+def _size_text(size: int) -> str:
+    return f"{size / 1024**3:.1f} GB" if size >= 1024**3 else f"{size / 1024**2:.0f} MB"
+
+
+def _too_large(size: int) -> _Skip:
+    return _Skip(
+        f"too large for a photo ({_size_text(size)}; files over "
+        f"{_size_text(MAX_PHOTO_BYTES)} are not imported)"
+    )
+
+
+def _kind_reason(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` is not read (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _not_regular(src: Path, mode: int) -> _Skip:
+    kind = _kind_reason(mode)
+    if os.path.islink(src):
+        try:
+            target = os.readlink(src)
+        except OSError:
+            target = "?"
+        return _Skip(
+            f"a link to {target}, which is {kind}, not a photo file; only regular files are "
+            "imported"
+        )
+    return _Skip(f"{kind}, not a photo file; only regular files are imported")
+
+
+def _open_source(src: Path):
+    """Open ``src`` for reading if it is a regular file of a sensible size; else _Skip.
+
+    Checked before the open (so a pipe or a device is never opened) and again on the opened
+    descriptor: the open is non-blocking, so a pipe swapped in meanwhile cannot hang it.
+    """
+    try:
+        before = os.stat(src)  # follows links: a link to a regular file is fine
+    except OSError as e:
+        raise _Skip(_read_reason(e)) from e
+    if not stat.S_ISREG(before.st_mode):
+        raise _not_regular(src, before.st_mode)
+    if before.st_size > MAX_PHOTO_BYTES:
+        raise _too_large(before.st_size)
+    try:
+        f = open(src, "rb", opener=lambda p, flags: os.open(p, flags | _OPEN_FLAGS))
+    except OSError as e:
+        raise _Skip(_read_reason(e)) from e
+    try:
+        opened = os.fstat(f.fileno())
+        if not stat.S_ISREG(opened.st_mode):
+            raise _not_regular(src, opened.st_mode)
+        if (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino):
+            raise _Skip("the file was replaced while it was being imported; import it again")
+        if opened.st_size > MAX_PHOTO_BYTES:
+            raise _too_large(opened.st_size)
+        if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(f.fileno(), True)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def _copy_into(src: Path, dst: Path, cancel: CancelToken | None = None) -> tuple[str, int]:
     """Copy ``src`` to the new file ``dst``, returning (sha256, size).
 
-    Problems reading ``src`` raise _Skip; problems writing ``dst`` raise OSError.
+    Problems reading ``src`` raise _Skip; problems writing ``dst`` raise OSError; a cancel
+    (checked between chunks) raises Cancelled.
     """
     digest = hashlib.sha256()
     size = 0
-    try:
-        fin = open(src, "rb")
-    except OSError as e:
-        raise _Skip(_read_reason(e)) from e
+    fin = _open_source(src)
     with fin, open(dst, "xb") as fout:
         while True:
+            if cancel is not None:
+                cancel.check()
             try:
                 chunk = fin.read(_CHUNK)
             except OSError as e:
                 raise _Skip(_read_reason(e)) from e
             if not chunk:
                 break
+            size += len(chunk)
+            if size > MAX_PHOTO_BYTES:  # it grew while being read
+                raise _too_large(size)
             digest.update(chunk)
             fout.write(chunk)
-            size += len(chunk)
         fout.flush()
         os.fsync(fout.fileno())
     return digest.hexdigest(), size
@@ -203,12 +303,17 @@ def _library_error(lib: Library, e: OSError, summary: ImportSummary) -> Gen2ResE
 
 
 def _import_one(
-    lib: Library, src: Path, job_id: int, subject_id: int | None, role: str | None
+    lib: Library,
+    src: Path,
+    job_id: int,
+    subject_id: int | None,
+    role: str | None,
+    cancel: CancelToken | None = None,
 ) -> tuple[bool, int]:
-    """Returns (is_new, photo_id); raises _Skip or (for the library's disk) OSError."""
+    """Returns (is_new, photo_id); raises _Skip, Cancelled or (for the library's disk) OSError."""
     tmp = lib.photos_dir / f".import-{job_id}-{uuid.uuid4().hex}.part"
     try:
-        digest, size = _copy_into(src, tmp)
+        digest, size = _copy_into(src, tmp, cancel)
         existing = lib._photo_id_by_hash(digest)
         if existing is not None:
             if subject_id is not None:
@@ -288,7 +393,8 @@ def import_paths(
     """Import files and folders; returns what happened to each file.
 
     With ``subject`` (and ``role``), every imported or already-known photo is tagged.
-    A cancel stops between files and keeps what was imported (``summary.cancelled``).
+    A cancel stops within the current file (between chunks of its copy) or between files,
+    and keeps what was imported (``summary.cancelled``).
     """
     cancel = cancel or CancelToken()
     if (subject is None) != (role is None):
@@ -304,7 +410,7 @@ def import_paths(
         for i, src in enumerate(files):
             cancel.check()
             try:
-                is_new, photo_id = _import_one(lib, src, job_id, subject_id, role)
+                is_new, photo_id = _import_one(lib, src, job_id, subject_id, role, cancel)
             except _Skip as e:
                 summary.skipped.append(SkippedFile(src, str(e)))
             except OSError as e:

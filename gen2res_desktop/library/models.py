@@ -272,10 +272,15 @@ class CheckReport:
     orphan_files: list[str] = field(default_factory=list)
     hash_mismatches: list[str] = field(default_factory=list)
     database_errors: list[str] = field(default_factory=list)
+    damaged_files: list[str] = field(default_factory=list)  # present but unusable (adapters)
     photos_checked: int = 0
 
     @property
     def ok(self) -> bool:
         return not (
-            self.missing_files or self.orphan_files or self.hash_mismatches or self.database_errors
+            self.missing_files
+            or self.orphan_files
+            or self.hash_mismatches
+            or self.database_errors
+            or self.damaged_files
         )

@@ -68,7 +68,7 @@ DB_NAME = "library.sqlite3"
 THUMBNAIL_SIDE = 256
 # Temporary files younger than this may belong to a write in progress in another process.
 STALE_TEMP_SECONDS = 3600
-TEMP_PREFIXES = (".tmp-", ".import-")
+TEMP_PREFIXES = (".tmp-", ".import-", ".staging-")
 MAX_NAME_LENGTH = 100
 _BUSY_TIMEOUT_S = 30.0
 # A face keeps its confirmed subject across re-detection when the boxes overlap this much.
@@ -160,7 +160,8 @@ def now() -> str:
 
 
 def is_temp_name(name: str) -> bool:
-    return name.startswith(TEMP_PREFIXES)
+    """A name the app (or an import in progress) writes before renaming it into place."""
+    return name.startswith(TEMP_PREFIXES) or name.endswith(".part")
 
 
 def _sqlite_error(e: sqlite3.Error, home: Path) -> Gen2ResError:
@@ -378,6 +379,8 @@ class Library:
                 self.db_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
         conn.row_factory = sqlite3.Row
+        # a damaged byte in a text column must not stop a listing (check reports it)
+        conn.text_factory = lambda b: b.decode("utf-8", "replace")
         conn.execute("PRAGMA foreign_keys = ON")
         # FULL: a committed import survives a power cut, not only a crash.
         conn.execute("PRAGMA synchronous = FULL")

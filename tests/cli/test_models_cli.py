@@ -58,7 +58,9 @@ def test_list_import_and_remove_both_kinds(capsys, listed_prior, upscaler):
 
     code, out, _ = run(capsys, "models", "list", "--json")
     listed = json.loads(out)
-    assert code == 0 and set(listed) == {"priors", "photo_models", "available"}
+    assert code == 0 and set(listed) == {"priors", "unusable_priors", "photo_models", "available"}
+    # the fixture's prior is metadata only: listed, and said to be unusable, with why
+    assert [p["name"] for p in listed["unusable_priors"]] == ["tiny"]
     assert [p["name"] for p in listed["priors"]] == ["tiny"]
     (model,) = listed["photo_models"]
     assert (model["name"], model["task"], model["arch"], model["scale"]) == (

@@ -232,12 +232,12 @@ def test_full_or_read_only_library_disk_stops_cleanly(lib, tmp_path, monkeypatch
     calls = []
     real_copy = importer._copy_into
 
-    def failing_copy(src, dst):
+    def failing_copy(src, dst, *args):
         calls.append(src)
         if len(calls) == 2:  # the first photo goes in, then the disk gives out
             dst.write_bytes(b"partial")
             raise OSError(err, os.strerror(err), str(dst))
-        return real_copy(src, dst)
+        return real_copy(src, dst, *args)
 
     monkeypatch.setattr(importer, "_copy_into", failing_copy)
     with pytest.raises(Gen2ResError) as info:

@@ -150,6 +150,32 @@ def test_faces_are_stored_and_confirmations_survive_redetection(lib, tmp_path):
     assert lib.list_faces(photo_id=photo)[0].suggested_subject is None
 
 
+def _write_adapter_file(path, prior_hash: str, rank: int = 4) -> None:
+    """A small but well-formed adapter file: one LoRA pair and its metadata."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    meta = {
+        "prior_name": "face",
+        "prior_hash": prior_hash,
+        "rank": rank,
+        "alpha": float(rank),
+        "targets": ["to_q"],
+        "steps_done": 10,
+        "steps_total": 10,
+        "seed": 0,
+        "batch_size": 4,
+        "lr": 1e-4,
+    }
+    weights = {
+        "x.to_q.lora_A.weight": torch.zeros(rank, 8),
+        "x.to_q.lora_B.weight": torch.zeros(8, rank),
+    }
+    save_file(weights, str(path), metadata={"gen2res_adapter": json.dumps(meta)})
+
+
 def test_adapter_state_follows_training_and_reference_photos(lib, tmp_path):
     a, b, c = _import(lib, tmp_path, 3)
     rose = lib.add_subject("Rose", "person")
@@ -162,7 +188,7 @@ def test_adapter_state_follows_training_and_reference_photos(lib, tmp_path):
         rose, path, "f" * 64, {"rank": 4}, 0, "training", lib.reference_hashes(rose), job_id=job
     )
     assert lib.get_subject("Rose").adapter_state == "training"
-    path.write_bytes(b"weights")
+    _write_adapter_file(path, "f" * 64)  # `library check` reads a ready adapter's weights
     run = lib.set_adapter_status(run.id, "ready", steps_done=10)
     assert (run.status, run.steps_done, run.settings, run.prior_name) == (
         "ready",
