@@ -31,3 +31,23 @@ def test_the_app_offers_the_newest_backup_of_a_lost_database(
         assert [s.name for s in lib.list_subjects()] == ["Rose"] and len(lib.list_photos()) == 1
     finally:
         lib.close()
+
+
+def test_damaged_values_in_the_database_do_not_stop_the_window(
+    library, make_window, tmp_path, astronaut
+):
+    import sqlite3
+
+    photo = tmp_path / "rose.png"
+    astronaut.resize((64, 64)).save(photo)
+    (pid,) = library.import_paths([photo]).photo_ids
+    conn = sqlite3.connect(library.db_path)
+    conn.execute(
+        "UPDATE photos SET exif = CAST(X'7B226D616B65223A20FF' AS TEXT) WHERE id = ?", [pid]
+    )
+    conn.commit()
+    conn.close()
+    window = make_window()
+    window.show()
+    assert window.model.rowCount() == 1
+    window.details.show_photo(pid)
