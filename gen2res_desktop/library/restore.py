@@ -238,9 +238,13 @@ def restore_whole_photo(
         elif crop is None and kind == "person":
             # a file: detected on the original, like a library photo's stored faces
             found = detect_faces(np.asarray(image), detector=detector, with_descriptors=False)
-        find_regions(
+        early = find_regions(
             image, kind=kind, resolution=base.resolution, crop=crop, faces=found, name=name
         )
+        if not force_single:
+            _refuse_missing_adapter(
+                plan_faces(lib, early, stored, subj, force_single=False), subj, single
+            )
     fixed = repair_photo(
         np.asarray(image),
         repair,
@@ -264,13 +268,6 @@ def restore_whole_photo(
             name=name,
         )
         plans = plan_faces(lib, regions, stored, subj, force_single=force_single)
-        if subj is not None and not force_single and single is None:
-            missing = [p for p in plans if p.subject == subj and p.adapter is None]
-            if missing:
-                raise Gen2ResError(
-                    f"'{subj.name}' has no trained adapter yet: run 'gen2res train --subject "
-                    f"{subj.name}', or restore with --single (single-photo mode, much slower)."
-                )
         by_index = {p.region.index: p for p in plans}
         single = single or SingleOptions()
 
@@ -300,6 +297,20 @@ def restore_whole_photo(
         outcome.restoration = _record(lib, photo_id, outcome, settings, subj, repair, faces)
     progress(Progress("done", 1, 1, "Restored"))
     return outcome
+
+
+def _refuse_missing_adapter(
+    plans: list[FacePlan], subject: Subject | None, single: SingleOptions | None
+) -> None:
+    """The photo's own subject has no adapter and single-photo mode was not asked for."""
+    if subject is None or single is not None:
+        return
+    if any(p.subject == subject and p.adapter is None for p in plans):
+        raise Gen2ResError(
+            f"'{subject.name}' has no trained adapter yet: train it first (Train in the app, "
+            f"or 'gen2res train --subject {subject.name}'), or use single-photo mode (much "
+            "slower: --single)."
+        )
 
 
 def _only_subject(lib: Library, photo_id: int) -> Subject | None:
