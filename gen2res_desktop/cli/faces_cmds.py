@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gen2res_desktop.cli.output import print_json
+from gen2res_desktop.cli.repair_cmds import is_library_id
 from gen2res_desktop.core.faces import (
     DEFAULT_MAX_SIDE,
     DETECTORS,
@@ -66,7 +67,7 @@ def cmd_faces_detect(args: argparse.Namespace) -> int:
     target = str(args.target)
     path = Path(target)
     reports: list[FaceReport]
-    if path.is_file() or not target.isdigit():
+    if not is_library_id(target):
         image = load_rgb(path)
         faces = detect_faces(
             image, detector=args.detector, with_descriptors=False, max_side=args.max_side

@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    if argv is not None and any("\x00" in a for a in argv):
+        # no file name or subject name can hold one; a shell never passes it, a caller might
+        print(
+            "gen2res: an argument contains a NUL character; no name can hold it.", file=sys.stderr
+        )
+        return 1
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
@@ -45,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except Gen2ResError as e:
         print(f"gen2res: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        # what no check above foresaw (a name too long for the file system, a device
+        # gone): still one line, never a traceback
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"gen2res: {where}{e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("gen2res: interrupted.", file=sys.stderr)

@@ -104,7 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def is_library_id(target: str) -> bool:
-    return target.isdigit() and not Path(target).is_file()
+    """A photo's number in the library (ASCII digits, not a file of that name)."""
+    return target.isascii() and target.isdigit() and not Path(target).is_file()
 
 
 def cmd_damage(args: argparse.Namespace) -> int:

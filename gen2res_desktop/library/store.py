@@ -402,6 +402,8 @@ class Library:
             return self._conn().execute(sql, params).fetchall()
         except sqlite3.Error as e:
             raise _sqlite_error(e, self.home) from e
+        except OverflowError as e:  # an id typed beyond SQLite's 64-bit integers
+            raise Gen2ResError("That number is too large to be a library number.") from e
 
     def _row(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
         rows = self._rows(sql, params)
