@@ -1,4 +1,4 @@
-"""``python -m benchmarks.toyworld``: run one scale of the toy-world quality benchmark."""
+"""``python -m benchmarks.toyworld``: run one scale of the toy-world benchmark."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cache",
         type=Path,
         default=ROOT / "benchmarks" / "cache" / "toyworld",
-        help="where the trained prior and the run's adapters are kept (reused by reruns)",
+        help="where the trained prior, identity net and the run's adapters are kept",
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best one)")
     parser.add_argument(
@@ -32,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prior-only",
         action="store_true",
-        help="train and cache the scale's prior, then stop (e.g. on a GPU for a CPU run)",
+        help="train (or load) and cache the scale's prior and identity net, then stop",
+    )
+    parser.add_argument(
+        "--export-assets",
+        action="store_true",
+        help="with --prior-only: copy the trained prior and identity net into "
+        "benchmarks/toyworld/assets/ (what a committed run loads instead of training)",
     )
     args = parser.parse_args(argv)
     # The benchmark never downloads: its prior is trained here.
@@ -40,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from benchmarks.toyworld.prior import ensure_prior
+    from benchmarks.toyworld.identity import ensure_idnet
+    from benchmarks.toyworld.identity import export_asset as export_idnet
+    from benchmarks.toyworld.prior import ensure_prior, export_asset
     from benchmarks.toyworld.run import Log, run
     from gen2res_desktop.core.devices import resolve_device
     from gen2res_desktop.core.errors import Gen2ResError
@@ -54,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.prior_only:
             info = ensure_prior(scale.prior, args.cache, resolve_device(args.device), log)
             log(f"prior cached at {info.path}")
+            ensure_idnet(scale.idnet, args.cache, log)
+            if args.export_assets:
+                log(f"prior exported to {export_asset(scale.prior, args.cache)}")
+                log(f"identity net exported to {export_idnet(scale.idnet, args.cache)}")
             return 0
         paths = run(scale, args.out, args.cache, args.device, log)
     except Gen2ResError as e:

@@ -5,7 +5,8 @@ truth's, per channel, over the scored region: a faded or colour-cast result whos
 structure is right scores as right (DESIGN.md, "Tests"). On top of the paper's fidelity
 (PSNR and SSIM on the face) and identity (detail error on the moles), a no-reference
 artefact score measures the *quality* axis of the paper's Fig. 8 (how photo-like a result
-is, whoever it shows), so "quality up, fidelity down as K grows" can be checked.
+is, whoever it shows), so "quality up, fidelity down as K grows" can be checked. The
+identity score (the paper's ArcFace analogue) is in ``identity.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Scores:
         float  # identity-detail error on the cheeks: 0 exact, 1 detail missing (lower is better)
     )
     artefact: float  # spectral distance to clean photos, no reference (lower is better)
+    # cosine similarity to the subject's clean reference photos (identity.py; higher is better)
+    identity: float = float("nan")
 
 
 def _float(img: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ with an EMA of the weights as the published DDPM priors have. The result is save
 ``save_pretrained`` as a diffusers folder and imported through :class:`PriorRegistry`
 into a library under the cache, so the benchmark loads it through the product's own
 loading code. Everything is cached by a hash of :class:`PriorConfig`: a rerun skips the
-training, and a killed training resumes from its last checkpoint.
+training, and a killed training resumes from its last checkpoint. A trained prior can be
+committed under ``assets/`` (:func:`export_asset`); a run then imports that folder through
+the same registry instead of training (assets/README.md has the command that made it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import copy
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -32,6 +35,7 @@ from gen2res_desktop.core.priors import PriorInfo, PriorRegistry
 TRAINER_VERSION = 1
 PRIOR_NAME = "toyworld"
 CHECKPOINT_EVERY = 500
+ASSETS = Path(__file__).resolve().parent / "assets"
 
 
 def cache_key(config: PriorConfig) -> str:
@@ -42,6 +46,11 @@ def cache_key(config: PriorConfig) -> str:
 def prior_home(cache: Path, config: PriorConfig) -> Path:
     """The library folder (a GEN2RES_HOME) holding this config's imported prior."""
     return cache / f"prior-{config.resolution}px-{cache_key(config)}"
+
+
+def asset_folder(config: PriorConfig) -> Path:
+    """Where a committed copy of this config's prior lives (a diffusers folder)."""
+    return ASSETS / f"prior-{config.resolution}px-{cache_key(config)}"
 
 
 def build_unet(config: PriorConfig):
@@ -59,7 +68,7 @@ def build_unet(config: PriorConfig):
         down_block_types=downs,
         up_block_types=ups,
         attention_head_dim=32,
-        norm_num_groups=min(16, config.block_out_channels[0]),
+        norm_num_groups=min(config.norm_groups, config.block_out_channels[0]),
     )
 
 
@@ -183,7 +192,15 @@ def ensure_prior(
         return registry.get(PRIOR_NAME)
     work = home / "training"
     work.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
+    asset = asset_folder(config)
+    if (asset / "model_index.json").is_file():
+        shutil.copyfile(asset / "training.json", work / "training.json")
+        info = registry.import_folder(
+            asset, PRIOR_NAME, "face", origin=f"toyworld {cache_key(config)} (assets)"
+        )
+        log(f"prior imported from {asset.relative_to(ASSETS.parents[2])}")
+        return info
+    start, cpu = time.monotonic(), time.process_time()
     ema = train_prior_weights(config, work, device, log)
     folder = work / "model"
     ema.to("cpu").save_pretrained(folder / "unet")
@@ -206,6 +223,9 @@ def ensure_prior(
                 "key": cache_key(config),
                 "device": str(device),
                 "seconds": round(time.monotonic() - start, 1),
+                "cpu_seconds": round(time.process_time() - cpu, 1),
+                "torch_threads": torch.get_num_threads(),
+                "torch": torch.__version__,
             },
             indent=2,
         ),
@@ -216,6 +236,19 @@ def ensure_prior(
     (work / "train.ckpt").unlink(missing_ok=True)
     log(f"prior trained and imported in {time.monotonic() - start:.0f} s")
     return info
+
+
+def export_asset(config: PriorConfig, cache: Path) -> Path:
+    """Copy the trained prior of ``config`` (its diffusers folder) into ``assets/``."""
+    work = prior_home(cache, config) / "training"
+    src = work / "model"
+    if not (src / "model_index.json").is_file():
+        raise FileNotFoundError(f"{src}: no trained prior to export (train it first)")
+    dest = asset_folder(config)
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest)
+    shutil.copyfile(work / "training.json", dest / "training.json")
+    return dest
 
 
 def training_record(info: PriorInfo) -> dict:

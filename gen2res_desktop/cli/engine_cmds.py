@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=defaults.ALBUM_COUNT)
     p.add_argument("--strength", type=int, default=defaults.ALBUM_STRENGTH)
     p.add_argument("--batch", type=int, default=defaults.ALBUM_BATCH)
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=defaults.ALBUM_STEPS,
+        help=f"sampler steps, respaced from --strength (default {defaults.ALBUM_STEPS})",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=DEVICE_CHOICES)
     p.add_argument("--overwrite", action="store_true", help="replace album images already there")
@@ -65,7 +71,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strength", type=int, default=defaults.STRENGTH, help="noise level K (1..1000)"
     )
-    p.add_argument("--steps", type=int, help="sampler steps (default: all K ancestral steps)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=defaults.RESTORE_STEPS,
+        help=f"sampler steps, respaced from K (default {defaults.RESTORE_STEPS}; "
+        "give K itself for all K ancestral steps, as in the paper)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--detector", choices=("hog", "cnn"), default="hog")
     p.add_argument("--device", choices=DEVICE_CHOICES)
@@ -86,7 +98,20 @@ def _add_train_options(p: argparse.ArgumentParser, *, steps: int) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
     p.add_argument("--checkpoint-every", type=int, default=defaults.CHECKPOINT_EVERY)
-    p.add_argument("--no-flip", action="store_true", help="no mirrored copies while training")
+    p.add_argument(
+        "--max-timestep",
+        type=int,
+        default=defaults.TRAIN_MAX_TIMESTEP,
+        help=f"learn noise levels below this only (default {defaults.TRAIN_MAX_TIMESTEP}, "
+        "the album's strength; 0 for all of them, as in the paper)",
+    )
+    p.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.TRAIN_FLIP,
+        help="add mirrored copies of the photos while training (default: off; mirroring "
+        "moves one-sided detail such as a mole to the wrong cheek)",
+    )
     p.add_argument("--device", choices=DEVICE_CHOICES)
 
 
@@ -102,7 +127,8 @@ def train_options(args: argparse.Namespace):
         seed=args.seed,
         precision=args.precision,
         checkpoint_every=args.checkpoint_every,
-        flip=not args.no_flip,
+        flip=args.flip,
+        max_timestep=args.max_timestep or None,
     )
 
 
@@ -174,7 +200,11 @@ def cmd_album(args: argparse.Namespace) -> int:
         refuse_existing(target, overwrite=args.overwrite)
     prior = _load_prior(args.prior, args.device)
     settings = AlbumSettings(
-        count=args.count, strength=args.strength, batch_size=args.batch, seed=args.seed
+        count=args.count,
+        strength=args.strength,
+        batch_size=args.batch,
+        steps=args.steps,
+        seed=args.seed,
     )
     bar = TerminalProgress()
     try:

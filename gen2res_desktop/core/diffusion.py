@@ -39,6 +39,7 @@ class AlbumSettings:
     guidance_scale: float = defaults.GUIDANCE_SCALE
     batch_size: int = defaults.ALBUM_BATCH
     seed: int = 0
+    steps: int | None = defaults.ALBUM_STEPS  # None: all ``strength`` ancestral steps
 
 
 class Schedule:
@@ -186,12 +187,21 @@ def generate_album(
     x <- x - lambda * grad_x ||y0 - x0_hat(x, t)||_2 (plain L2 norm per sample), with the
     gradient taken at the same model evaluation as the step, so guidance costs one
     backward pass and no extra forward pass.
+
+    With ``steps`` set, the sampler is respaced like :func:`restore_tensor`'s. Guidance
+    points stay every ``guidance_every`` timesteps of the full sampler (its steps 0, n,
+    2n, ...): a respaced step applies lambda once for each point it passes, so the album
+    gets the same total guidance whatever the number of steps.
     """
     cancel = cancel or CancelToken()
     if settings.count < 1:
         raise Gen2ResError("The album needs at least one image.")
     sched = Schedule(prior.scheduler)
-    ts = sched.timesteps(settings.strength)
+    ts = sched.timesteps(settings.strength, settings.steps)
+    every = max(1, settings.guidance_every)
+    # guidance points passed by step i: multiples of `every` in [K-1 - t_i, K-1 - t_{i+1})
+    ends = [settings.strength - 1 - t for t in ts] + [settings.strength]
+    passes = [-(-ends[i + 1] // every) - (-(-ends[i] // every)) for i in range(len(ts))]
     dtype = autocast_dtype(prior.device)
     y0 = pil_to_tensor(image, prior.resolution).unsqueeze(0).to(prior.device)
     album: list[Image.Image] = []
@@ -214,7 +224,7 @@ def generate_album(
             for i, t in enumerate(ts):
                 cancel.check()
                 t_prev = ts[i + 1] if i + 1 < len(ts) else -1
-                guide = settings.guidance_scale > 0 and i % settings.guidance_every == 0
+                guide = settings.guidance_scale > 0 and passes[i] > 0
                 if guide:
                     x_in = x.detach().requires_grad_(True)
                     eps = _eps(prior, x_in, t, dtype)
@@ -229,7 +239,7 @@ def generate_album(
                     noise = noise_like() if t_prev >= 0 else None
                     x = sched.step(x.detach(), eps, t, t_prev, noise)
                     if guide:
-                        x = x - settings.guidance_scale * grad
+                        x = x - settings.guidance_scale * passes[i] * grad
                 done += n
                 progress(Progress("album", done, total))
         album.extend(tensor_to_pil(s) for s in x.detach().clamp(-1, 1))

@@ -50,7 +50,11 @@ class TrainOptions:
     checkpoint_every: int = defaults.CHECKPOINT_EVERY
     # Mirroring doubles a small album, but it also mirrors asymmetric detail (a mole on
     # one cheek); the toy-world benchmark measured slightly better scores without it.
-    flip: bool = True
+    flip: bool = defaults.TRAIN_FLIP
+    # Train on timesteps t < max_timestep only (None: all T; a prior with fewer timesteps
+    # trains on all of its own). Restoring uses the model only for t < K (the album sampler
+    # for t < its strength), so the rest of T is never used at the default strengths.
+    max_timestep: int | None = defaults.TRAIN_MAX_TIMESTEP
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ def _run_key(prior: LoadedPrior, options: TrainOptions, hashes: list[str]) -> st
     d = asdict(options)
     d.pop("steps")
     d.pop("checkpoint_every")
+    if d["max_timestep"] is None:
+        d.pop("max_timestep")  # checkpoints from before the option existed still resume
     d["targets"] = list(options.targets)
     return json.dumps(
         {"prior": prior.info.weights_hash, "options": d, "images": hashes}, sort_keys=True
@@ -124,15 +130,11 @@ def train_adapter(
     """
     cancel = cancel or CancelToken()
     out_path = Path(out_path)
-    if options.steps < 1 or options.batch_size < 1:
-        raise Gen2ResError("Steps and batch size must be at least 1.")
+    _check_options(prior, options)
     data, pixel_hashes = prepare_images(images, prior.resolution)
     hashes = list(image_hashes) if image_hashes is not None else pixel_hashes
     device = prior.device
     data = data.to(device)
-    sched = prior.scheduler
-    alphas_cumprod = sched.alphas_cumprod.to(device=device, dtype=torch.float32)
-    n_timesteps = int(sched.config.num_train_timesteps)
 
     unet = copy.deepcopy(prior.unet)
     # LoRA init draws from the global RNG: seed it so a run (and its resume) is reproducible
@@ -172,25 +174,11 @@ def train_adapter(
             final_loss=losses[-1] if losses else None,
         )
 
+    step_fn = _Stepper(prior, unet, data, options, optim, scaler, dtype, gen)
     with oom_as_error(f"try a smaller batch size than {options.batch_size}, or --device cpu"):
         for step in range(start, options.steps):
             cancel.check()
-            idx = torch.randint(0, data.shape[0], (options.batch_size,), generator=gen)
-            flip = (torch.rand(options.batch_size, generator=gen) < 0.5).to(device) & options.flip
-            t = torch.randint(0, n_timesteps, (options.batch_size,), generator=gen)
-            noise = torch.randn((options.batch_size, *data.shape[1:]), generator=gen).to(device)
-            x0 = data[idx.to(device)]
-            x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
-            ab = alphas_cumprod[t.to(device)][:, None, None, None]
-            x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
-            with autocast(device, dtype):
-                pred = unet(x_t, t.to(device)).sample
-            loss = F.mse_loss(pred.float(), noise)
-            scaler.scale(loss).backward()
-            scaler.step(optim)
-            scaler.update()
-            optim.zero_grad(set_to_none=True)
-            losses.append(float(loss.detach()))
+            losses.append(step_fn())
             progress(Progress("train", step + 1, options.steps, loss=losses[-1]))
             done = step + 1
             if done % options.checkpoint_every == 0 and done < options.steps:
@@ -200,6 +188,97 @@ def train_adapter(
     save_adapter(unet, out_path, result_meta)
     ckpt.unlink(missing_ok=True)
     return TrainResult(result_meta, out_path, losses)
+
+
+def _check_options(prior: LoadedPrior, options: TrainOptions) -> None:
+    if options.steps < 1 or options.batch_size < 1:
+        raise Gen2ResError("Steps and batch size must be at least 1.")
+    if options.max_timestep is not None and options.max_timestep < 1:
+        raise Gen2ResError(
+            f"The largest training timestep must be at least 1 (got {options.max_timestep})."
+        )
+
+
+class _Stepper:
+    """One optimisation step of the denoising loss on a random batch of ``data``.
+
+    The random draws (photos, flips, timesteps, noise) come from ``gen`` in a fixed order,
+    so a seed fixes the whole run whatever is being trained (LoRA or every weight).
+    """
+
+    def __init__(self, prior, unet, data, options, optim, scaler, dtype, gen) -> None:
+        self.unet, self.data, self.options = unet, data, options
+        self.optim, self.scaler, self.dtype, self.gen = optim, scaler, dtype, gen
+        self.device = prior.device
+        sched = prior.scheduler
+        self.alphas_cumprod = sched.alphas_cumprod.to(device=self.device, dtype=torch.float32)
+        n_timesteps = int(sched.config.num_train_timesteps)
+        self.t_high = min(options.max_timestep or n_timesteps, n_timesteps)
+
+    def __call__(self) -> float:
+        o, gen, device, data = self.options, self.gen, self.device, self.data
+        idx = torch.randint(0, data.shape[0], (o.batch_size,), generator=gen)
+        flip = (torch.rand(o.batch_size, generator=gen) < 0.5).to(device) & o.flip
+        t = torch.randint(0, self.t_high, (o.batch_size,), generator=gen)
+        noise = torch.randn((o.batch_size, *data.shape[1:]), generator=gen).to(device)
+        x0 = data[idx.to(device)]
+        x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
+        ab = self.alphas_cumprod[t.to(device)][:, None, None, None]
+        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+        with autocast(device, self.dtype):
+            pred = self.unet(x_t, t.to(device)).sample
+        loss = F.mse_loss(pred.float(), noise)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optim)
+        self.scaler.update()
+        self.optim.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+
+@dataclass
+class FineTuneResult:
+    model: LoadedPrior  # the prior with every UNet weight fine-tuned (in memory only)
+    losses: list[float] = field(default_factory=list)
+
+
+def fine_tune(
+    prior: LoadedPrior,
+    images: Sequence[Image.Image | Path | str],
+    options: TrainOptions = TrainOptions(lr=1e-5, steps=5000),
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> FineTuneResult:
+    """The paper's recipe: fine-tune every weight of a copy of the prior's UNet (no LoRA).
+
+    The same loss, data draws and optimiser as :func:`train_adapter` (``rank``, ``alpha``
+    and ``targets`` are ignored); the result stays in memory: a whole UNet per subject is
+    what the product's adapters avoid storing. Used by the benchmarks as the reference.
+    """
+    cancel = cancel or CancelToken()
+    _check_options(prior, options)
+    data, _ = prepare_images(images, prior.resolution)
+    device = prior.device
+    unet = copy.deepcopy(prior.unet).to(device).train()
+    unet.requires_grad_(True)
+    fused = {"fused": True} if device.type == "cuda" else {}
+    optim = torch.optim.AdamW(unet.parameters(), lr=options.lr, weight_decay=0.0, **fused)
+    dtype = autocast_dtype(device, options.precision)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    gen = torch.Generator().manual_seed(options.seed)
+    step_fn = _Stepper(prior, unet, data.to(device), options, optim, scaler, dtype, gen)
+    losses: list[float] = []
+    with oom_as_error(f"try a smaller batch size than {options.batch_size}, or --device cpu"):
+        for step in range(options.steps):
+            cancel.check()
+            losses.append(step_fn())
+            progress(Progress("train", step + 1, options.steps, loss=losses[-1]))
+    unet.requires_grad_(False)
+    unet.eval()
+    model = LoadedPrior(
+        info=prior.info, unet=unet, scheduler=prior.scheduler, device=device, adapter=None
+    )
+    return FineTuneResult(model, losses)
 
 
 def _save_checkpoint(path, key, unet, optim, gen, step, created, losses) -> None:
@@ -232,4 +311,12 @@ def _resume(path, key, unet, optim, gen) -> tuple[int, str, list[float]]:
     return int(state["step"]), str(state["created"]), state["losses"].tolist()
 
 
-__all__ = ["TrainOptions", "TrainResult", "train_adapter", "prepare_images", "Cancelled"]
+__all__ = [
+    "TrainOptions",
+    "TrainResult",
+    "FineTuneResult",
+    "train_adapter",
+    "fine_tune",
+    "prepare_images",
+    "Cancelled",
+]

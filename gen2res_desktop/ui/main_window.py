@@ -891,7 +891,7 @@ class MainWindow(QMainWindow):
     # ================================================================ restore
     def restore_settings(self, seed: int = 0) -> RestoreSettings:
         return RestoreSettings(
-            strength=self.settings.strength, steps=self.settings.steps_or_none(), seed=seed
+            strength=self.settings.strength, steps=self.settings.restore_steps(), seed=seed
         )
 
     def _photo_plan(self, photo_id: int) -> tuple[str | None, list[Subject], bool]:

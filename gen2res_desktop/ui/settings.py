@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 
+from gen2res_desktop.core import defaults
 from gen2res_desktop.core.paths import ENV_HOME, library_home
 
 if TYPE_CHECKING:
@@ -85,8 +86,8 @@ class AppSettings:
     def device_name(self) -> str | None:
         return None if self.device == "auto" else self.device
 
-    def steps_or_none(self) -> int | None:
-        return self.steps or None
+    def restore_steps(self) -> int | None:
+        return self.steps or defaults.RESTORE_STEPS
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
+import torch
 from PIL import Image
 
 from benchmarks.toyworld.__main__ import main
 from benchmarks.toyworld.degrade import degrade
+from benchmarks.toyworld.identity import IdentityScorer, _shift_px, ensure_idnet
 from benchmarks.toyworld.metrics import mean_spectrum, score
+from benchmarks.toyworld.scales import CPU, SMOKE
 from benchmarks.toyworld.world import make_identity, render
 
 
@@ -24,28 +28,59 @@ def test_smoke_scale_writes_table_json_and_figure(tmp_path):
     assert main([*args, "--threads", "1"]) == 0
 
     table = (out / "toyworld_smoke.md").read_text()
-    assert "| method | K |" in table
-    for label in ("degraded input", "prior alone", "generative album", "personal album"):
+    assert "| method | K | identity" in table
+    for label in ("damaged input", "prior alone", "generative album", "full fine-tune"):
         assert label in table
+    assert "## Goals for the product defaults" in table
+    assert "## The identity metric's own numbers" in table
 
     data = json.loads((out / "toyworld_smoke.json").read_text())
     arms = {row["arm"] for row in data["per_photo"]}
-    assert arms == {"input", "prior", "single", "personal", "personal_conv"}
-    # 1 input + 4 arms x 2 K, all finite
-    assert len(data["per_photo"]) == 9
-    assert all(
-        math.isfinite(row["psnr"]) and math.isfinite(row["detail"]) for row in data["per_photo"]
-    )
-    assert data["checks"] and all(c["verdict"] for c in data["checks"])
+    assert {"input", "prior", "single", "personal_attn", "personal_conv", "full"} <= arms
+    assert "default_allk" in arms and data["default_arm"] in arms
+    assert all(math.isfinite(row[m]) for row in data["per_photo"] for m in ("psnr", "identity"))
+    assert all(-1.0 <= row["identity"] <= 1.0 for row in data["per_photo"])
+    assert data["goals"] and all(g["verdict"] in ("met", "not met") for g in data["goals"])
+    assert data["identity_metric_sanity"]["clean"]["retrieval_top1"] >= 0
 
     fig = Image.open(out / "toyworld_smoke.png")
     fig.load()
     assert fig.width > 500 and fig.height > 200
     assert np.asarray(fig).std() > 10  # drawn, not blank
 
-    # the prior is cached: a rerun reuses it instead of training again
-    priors = list(cache.glob("prior-*/priors/toyworld/prior.json"))
-    assert len(priors) == 1
+    # the prior and the identity net are cached: a rerun reuses them instead of training
+    assert len(list(cache.glob("prior-*/priors/toyworld/prior.json"))) == 1
+    assert len(list(cache.glob("idnet-*/idnet.safetensors"))) == 1
+
+
+def test_cpu_scale_runs_the_product_defaults_and_the_paper_recipe():
+    from gen2res_desktop.core import defaults
+
+    assert CPU.personal.steps == defaults.TRAIN_STEPS and CPU.personal.lr == defaults.TRAIN_LR
+    assert tuple(CPU.personal.targets) == tuple(defaults.LORA_TARGETS)
+    assert CPU.restore_steps == defaults.RESTORE_STEPS
+    assert CPU.album.count == defaults.ALBUM_COUNT
+    assert CPU.album.strength == defaults.ALBUM_STRENGTH
+    assert CPU.personal == replace(CPU.single_train, steps=defaults.TRAIN_STEPS)
+    assert CPU.full is not None and CPU.full.steps * CPU.full.batch_size == 20_000
+    assert CPU.full.lr == 1e-5
+    assert CPU.default_arm() in CPU.personal_arms()
+
+
+def test_identity_net_is_deterministic_and_tolerates_a_pixel_shift(tmp_path):
+    cfg = replace(SMOKE.idnet, steps=30)
+    torch.set_num_threads(1)
+    a, rec = ensure_idnet(cfg, tmp_path / "a", log=lambda m: None)
+    b, _ = ensure_idnet(cfg, tmp_path / "b", log=lambda m: None)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert ka == kb and torch.equal(va, vb)
+    assert len(rec["sha256"]) == 64
+    photo = render(make_identity(5), 0, 32).image
+    scorer = IdentityScorer(a)
+    e = scorer.embed([photo, _shift_px(photo, 1, 1)])
+    assert e.shape == (2, cfg.dim)
+    assert np.allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+    assert float(e[0] @ e[1]) > 0.5
 
 
 def test_world_is_deterministic_and_identities_differ():

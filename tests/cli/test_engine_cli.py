@@ -267,3 +267,14 @@ def test_usage_errors_exit_2_and_no_traceback():
         },
     )
     assert r.returncode == 1 and "offline" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_flags_default_to_the_engine_defaults():
+    from gen2res_desktop.cli.engine_cmds import train_options
+    from gen2res_desktop.cli.main import build_parser
+    from gen2res_desktop.core.training import TrainOptions
+
+    base = ["train", "--images", "x", "--prior", "p", "--out", "o.safetensors"]
+    assert train_options(build_parser().parse_args(base)) == TrainOptions()
+    options = train_options(build_parser().parse_args([*base, "--max-timestep", "0", "--flip"]))
+    assert options.max_timestep is None and options.flip

@@ -115,3 +115,30 @@ def test_album_does_not_depend_on_batch_size(tiny_prior, astronaut_face):
     for x, y in zip(a, b, strict=True):
         diff = np.abs(np.asarray(x, dtype=int) - np.asarray(y, dtype=int)).max()
         assert diff <= 1  # batched convolutions may round differently by one level
+
+
+def test_respaced_album_runs_fewer_steps_and_still_follows_the_input(tiny_prior, astronaut_face):
+    y0 = pil_to_tensor(astronaut_face, 32)
+    kwargs = dict(count=2, strength=100, batch_size=2, seed=1, guidance_every=10)
+    calls: list[int] = []
+
+    def count(p):
+        calls.append(p.step)
+
+    # steps >= strength is the full sampler, guidance points included
+    full = generate_album(tiny_prior, astronaut_face, AlbumSettings(steps=None, **kwargs))
+    same = generate_album(tiny_prior, astronaut_face, AlbumSettings(steps=100, **kwargs))
+    assert [a.tobytes() for a in full] == [b.tobytes() for b in same]
+
+    guided = generate_album(
+        tiny_prior, astronaut_face, AlbumSettings(steps=12, **kwargs), progress=count
+    )
+    free = generate_album(
+        tiny_prior, astronaut_face, AlbumSettings(steps=12, guidance_scale=0.0, **kwargs)
+    )
+    assert len(calls) == 12 and calls[-1] == 24  # 12 steps for a batch of 2
+
+    def mean_dist(album):
+        return np.mean([float((pil_to_tensor(im) - y0).norm()) for im in album])
+
+    assert mean_dist(guided) < mean_dist(free)

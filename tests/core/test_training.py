@@ -164,3 +164,43 @@ def test_flip_augmentation_can_be_turned_off(tiny_prior, astronaut, tmp_path):
     )
     b = train_adapter(tiny_prior, img, tmp_path / "b.safetensors", TrainOptions(steps=4, flip=True))
     assert a.losses != b.losses
+
+
+def test_full_fine_tune_trains_every_weight_and_leaves_the_prior(tiny_prior, album, astronaut_face):
+    from gen2res_desktop.core.training import fine_tune
+
+    before = {k: v.clone() for k, v in tiny_prior.unet.state_dict().items()}
+    s = RestoreSettings(strength=60, seed=0)
+    base = restore_image(tiny_prior, astronaut_face, s)
+    result = fine_tune(tiny_prior, album, TrainOptions(steps=60, lr=2e-3, batch_size=4))
+    assert np.mean(result.losses[-15:]) < np.mean(result.losses[:15])
+    tuned = result.model.unet.state_dict()
+    changed = [k for k, v in before.items() if not torch.equal(v, tuned[k])]
+    assert len(changed) > 0.9 * len(before)  # every weight, not just a LoRA's
+    assert not any("lora_" in k for k in tuned)
+    assert all(torch.equal(v, tiny_prior.unet.state_dict()[k]) for k, v in before.items())
+    adapted = restore_image(result.model, astronaut_face, s)
+    assert np.abs(np.asarray(base, float) - np.asarray(adapted, float)).mean() > 1.0
+
+
+def test_max_timestep_limits_the_training_timesteps(tiny_prior, album, tmp_path):
+    seen: list[int] = []
+
+    def record(module, args, kwargs):
+        seen.extend(int(t) for t in args[1])
+
+    handle = tiny_prior.unet.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        train_adapter(
+            tiny_prior,
+            album,
+            tmp_path / "a.safetensors",
+            TrainOptions(steps=20, batch_size=4, max_timestep=50),
+        )
+    finally:
+        handle.remove()
+    assert len(seen) == 80 and max(seen) < 50 and min(seen) >= 0
+    with pytest.raises(Gen2ResError, match="largest training timestep"):
+        train_adapter(
+            tiny_prior, album, tmp_path / "b.safetensors", TrainOptions(steps=1, max_timestep=0)
+        )

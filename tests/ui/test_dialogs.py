@@ -6,6 +6,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
+from gen2res_desktop.core import defaults
 from gen2res_desktop.ui.crop_dialog import CropDialog
 from gen2res_desktop.ui.dialogs import SettingsDialog, SubjectDialog, WelcomeDialog
 from gen2res_desktop.ui.settings import AppSettings, Crop, load_crop, save_crop
@@ -28,7 +29,8 @@ def test_settings_dialog_saves_and_warns_about_the_cpu(qtbot):
     dialog.accept()
     loaded = AppSettings.load()
     assert (loaded.strength, loaded.steps, loaded.find_faces) == (300, 50, False)
-    assert loaded.steps_or_none() == 50 and AppSettings().steps_or_none() is None
+    assert loaded.restore_steps() == 50
+    assert AppSettings().restore_steps() == defaults.RESTORE_STEPS
 
 
 def test_library_location_setting_yields_to_gen2res_home(monkeypatch, tmp_path):
