@@ -26,10 +26,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,7 +38,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from benchmarks.toyworld.degrade import degrade
-from benchmarks.toyworld.world import WORLD_VERSION, make_identity, render, render_image
+from benchmarks.toyworld.world import (
+    WORLD_VERSION,
+    make_identity,
+    render,
+    render_training_photos,
+)
 from gen2res_desktop.core.atomic import atomic_path, atomic_write_text
 from gen2res_desktop.core.hashing import sha256_file
 
@@ -114,25 +117,13 @@ def to_tensor(images: np.ndarray | list[np.ndarray]) -> torch.Tensor:
     return x * 2 - 1
 
 
-def _render_job(job: tuple[int, int, int]) -> np.ndarray:
-    return render_image(*job)
-
-
 def _training_photos(config: IdNetConfig, log: Callable[[str], None]) -> np.ndarray:
-    jobs = [
-        (i, p, config.resolution)
-        for i in range(config.identities)
-        for p in range(config.photos_per_identity)
-    ]
     start = time.monotonic()
-    workers = min(len(jobs) // 64 + 1, os.cpu_count() or 1)
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            images = list(pool.map(_render_job, jobs, chunksize=64))
-    else:
-        images = [_render_job(j) for j in jobs]
+    images = render_training_photos(
+        config.identities, config.photos_per_identity, config.resolution
+    )
     log(f"identity net: rendered {len(images)} training photos in {time.monotonic() - start:.0f} s")
-    return np.stack(images)
+    return images
 
 
 def _shift(x: torch.Tensor, gen: torch.Generator, max_shift: int) -> torch.Tensor:

@@ -15,11 +15,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.toyworld.scales import PriorConfig
-from benchmarks.toyworld.world import WORLD_VERSION, render_image
+from benchmarks.toyworld.world import WORLD_VERSION, render_training_photos
 from gen2res_desktop.core.atomic import atomic_path, atomic_write_text
 from gen2res_desktop.core.priors import PriorInfo, PriorRegistry
 
@@ -80,24 +78,12 @@ def make_scheduler():
 
 def training_set(config: PriorConfig, log: Callable[[str], None]) -> np.ndarray:
     """(N, R, R, 3) uint8 photos of the training identities (seeds 0..identities-1)."""
-    jobs = [
-        (i, p, config.resolution)
-        for i in range(config.identities)
-        for p in range(config.photos_per_identity)
-    ]
     start = time.monotonic()
-    workers = min(len(jobs) // 64 + 1, os.cpu_count() or 1)
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            images = list(pool.map(_render_job, jobs, chunksize=64))
-    else:
-        images = [_render_job(j) for j in jobs]
+    images = render_training_photos(
+        config.identities, config.photos_per_identity, config.resolution
+    )
     log(f"rendered {len(images)} training photos in {time.monotonic() - start:.0f} s")
-    return np.stack(images)
-
-
-def _render_job(job: tuple[int, int, int]) -> np.ndarray:
-    return render_image(*job)
+    return images
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:

@@ -15,6 +15,8 @@ width), mapped to the image by the photo's similarity transform, rasterised at
 from __future__ import annotations
 
 import colorsys
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -358,3 +360,17 @@ def render_image(identity_seed: int, photo: int, size: int) -> np.ndarray:
 def to_pil(photo: Photo | np.ndarray) -> Image.Image:
     arr = photo.image if isinstance(photo, Photo) else photo
     return Image.fromarray(arr, "RGB")
+
+
+def _render_job(job: tuple[int, int, int]) -> np.ndarray:
+    return render_image(*job)
+
+
+def render_training_photos(identities: int, photos_per_identity: int, size: int) -> np.ndarray:
+    """(N, size, size, 3) uint8 photos of identities 0..identities-1, rendered on every core."""
+    jobs = [(i, p, size) for i in range(identities) for p in range(photos_per_identity)]
+    workers = min(len(jobs) // 64 + 1, os.cpu_count() or 1)
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            return np.stack(list(pool.map(_render_job, jobs, chunksize=64)))
+    return np.stack([_render_job(j) for j in jobs])
