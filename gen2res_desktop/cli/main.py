@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from gen2res_desktop import __version__
-from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.errors import Gen2ResError, cli_message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
         return code
     except Gen2ResError as e:
-        print(f"gen2res: {e}", file=sys.stderr)
+        print(f"gen2res: {cli_message(e)}", file=sys.stderr)
         return 1
     except OSError as e:
         # what no check above foresaw (a name too long for the file system, a device

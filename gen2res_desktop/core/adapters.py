@@ -43,7 +43,7 @@ MAX_RANK = 1024
 _MAX_TARGETS = 64
 _TARGET_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.]{0,99}$")
 _LORA_KEY_RE = re.compile(r"^(.+)\.lora_([AB])\.weight$")
-RETRAIN = "Train the subject's adapter again (Train in the app, or 'gen2res train')."
+RETRAIN = "Train the subject's adapter again (Train in the app, or gen2res train)."
 
 
 @dataclass

@@ -81,15 +81,14 @@ def write_error(e: OSError, target: Path) -> Gen2ResError:
     return Gen2ResError(f"Cannot write {target} ({e.strerror or e}); nothing was changed.")
 
 
-def refuse_existing(
-    target: str | os.PathLike[str], *, overwrite: bool, option: str = "--out"
-) -> None:
+def refuse_existing(target: str | os.PathLike[str], *, overwrite: bool) -> None:
     """Refuse to write over anything already at ``target`` (a dangling link too) unless
     ``overwrite``: a command never writes over a file it did not create unless asked."""
     if not overwrite and os.path.lexists(target):
         raise Gen2ResError(
-            f"{target} already exists; choose another name, or allow replacing it "
-            f"(--overwrite, or confirm in the app)."
+            f"{target} already exists.",
+            app="Choose another name, or confirm replacing it.",
+            cli="Choose another name, or allow replacing it with --overwrite.",
         )
 
 

@@ -28,12 +28,18 @@ def resolve_device(name: str | None = None) -> torch.device:
         ) from e
     if device.type == "cuda" and not torch.cuda.is_available():
         raise Gen2ResError(
-            "No CUDA GPU is available here (or torch was built without CUDA); use --device cpu."
+            "No CUDA GPU is available here (or torch was built without CUDA).",
+            app="Choose the CPU in Settings → Device.",
+            cli="Use --device cpu.",
         )
     if device.type == "mps" and not (
         getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
     ):
-        raise Gen2ResError("Apple MPS is not available on this machine; use --device cpu.")
+        raise Gen2ResError(
+            "Apple MPS is not available on this machine.",
+            app="Choose the CPU in Settings → Device.",
+            cli="Use --device cpu.",
+        )
     return device
 
 
@@ -65,13 +71,17 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def oom_as_error(hint: str = "try a smaller batch size, or --device cpu") -> Iterator[None]:
+def oom_as_error(hint: str = "try a smaller batch size") -> Iterator[None]:
     try:
         yield
     except torch.OutOfMemoryError as e:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        raise OutOfMemory(f"The GPU ran out of memory: {hint}.") from e
+        raise OutOfMemory(
+            f"The GPU ran out of memory: {hint}.",
+            app="Or run on the CPU (Settings → Device).",
+            cli="Or use --device cpu.",
+        ) from e
 
 
 @dataclass(frozen=True)

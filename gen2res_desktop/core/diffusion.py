@@ -144,7 +144,7 @@ def restore_tensor(
     dtype = autocast_dtype(prior.device)
     y0 = y0.to(prior.device, torch.float32)
     x = sched.project(y0, settings.strength, _noise(tuple(y0.shape), gen, prior.device))
-    with torch.no_grad(), oom_as_error("try fewer photos at once, or --device cpu"):
+    with torch.no_grad(), oom_as_error("try fewer photos at once"):
         for i, t in enumerate(ts):
             cancel.check()
             t_prev = ts[i + 1] if i + 1 < len(ts) else -1
@@ -220,7 +220,7 @@ def generate_album(
             )
 
         x = sched.project(y0.expand(n, -1, -1, -1), settings.strength, noise_like())
-        with oom_as_error("lower the album batch size, or use --device cpu"):
+        with oom_as_error("lower the album batch size"):
             for i, t in enumerate(ts):
                 cancel.check()
                 t_prev = ts[i + 1] if i + 1 < len(ts) else -1

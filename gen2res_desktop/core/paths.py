@@ -22,3 +22,8 @@ def priors_dir(home: Path | None = None) -> Path:
 
 def adapters_dir(home: Path | None = None) -> Path:
     return (home or library_home()) / "adapters"
+
+
+def checkpoint_path(adapter_path: Path) -> Path:
+    """Where a training of ``adapter_path`` keeps its checkpoint (resumed next time)."""
+    return adapter_path.with_name(adapter_path.name + ".ckpt")

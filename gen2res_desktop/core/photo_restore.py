@@ -43,7 +43,7 @@ MIN_FACE_PIXELS = 32
 # counts as cut by the border: the jaw line of a face touching the edge may graze it.
 _BORDER_TOLERANCE = 0.02
 
-CROP_HINT = "--crop X,Y,SIZE (left, top and side of the square, in pixels)"
+CLI_CROP_HINT = "--crop X,Y,SIZE (left, top and side of the square, in pixels)"
 
 
 @dataclass
@@ -135,8 +135,8 @@ def face_problem(
         or lm[:, 1].max() > h - 1 + tol
     ):
         return (
-            f"the face at ({x}, {y}) is cut by the photo's border and cannot be aligned. "
-            f"To restore the part that shows, give its square with {CROP_HINT}"
+            f"the face at ({x}, {y}) is cut by the photo's border and cannot be aligned; "
+            "a crop box around the part that shows restores it"
         )
     return None
 
@@ -165,8 +165,9 @@ def scan_regions(
         return RegionScan(regions=[Region(0, (x, y, size, size), aligned)])
     if kind != "person":
         raise Gen2ResError(
-            f"{name}: there is no {kind} detector available offline; give the square around "
-            f"the {kind}'s head with {CROP_HINT}."
+            f"{name}: there is no {kind} detector available offline.",
+            app=f"Draw a crop box around the {kind}'s head (Photos → Set crop box…).",
+            cli=f"Give the square around the {kind}'s head with {CLI_CROP_HINT}.",
         )
     if faces is None:
         faces = detect_faces(rgb, detector=detector, with_descriptors=False)
@@ -210,14 +211,23 @@ def find_regions(
         return scan.regions
     if not scan.skipped:
         raise Gen2ResError(
-            f"No face found in {name}. Give the square to restore with {CROP_HINT}: for a "
-            "pet photo (with a cat or dog subject), or for a face that is small, turned away "
-            "or damaged (--detector cnn may also find such a face)."
+            f"No face found in {name}.",
+            app="If a face is there but small, turned away or damaged, draw a crop box "
+            "around it (Photos → Set crop box…) and restore again.",
+            cli=f"Give the square to restore with {CLI_CROP_HINT}: for a pet photo (with a cat "
+            "or dog subject), or for a face that is small, turned away or damaged "
+            "(--detector cnn may also find such a face).",
         )
     if len(scan.skipped) == 1:
-        raise Gen2ResError(f"Nothing to restore in {name}: {scan.skipped[0].reason}.")
-    reasons = "; ".join(f"face {s.index + 1}: {s.reason}" for s in scan.skipped)
-    raise Gen2ResError(f"Nothing to restore in {name}. {reasons}.")
+        message = f"Nothing to restore in {name}: {scan.skipped[0].reason}."
+    else:
+        reasons = "; ".join(f"face {s.index + 1}: {s.reason}" for s in scan.skipped)
+        message = f"Nothing to restore in {name}. {reasons}."
+    raise Gen2ResError(
+        message,
+        app="To restore a face anyway, draw a crop box around it (Photos → Set crop box…).",
+        cli=f"To restore a face anyway, give its square with {CLI_CROP_HINT}.",
+    )
 
 
 def restore_photo(

@@ -103,8 +103,10 @@ _IMPORT_ADVICE = "Gen2Res cannot use this model; import a diffusers UNet2DModel 
 
 
 def _installed_advice(name: str) -> str:
+    # priors are checked where both the app and the command line read them: one sentence
+    # that names the window and the command
     return (
-        f"Remove the prior '{name}' (Models, or 'gen2res models remove {name}') and download "
+        f"Remove the prior '{name}' in Models (gen2res models remove {name}) and download "
         "or import it again."
     )
 
@@ -682,11 +684,39 @@ class PriorRegistry:
         ):
             installed = ", ".join(p.name for p in self.list()) or "none"
             raise Gen2ResError(
-                f"No prior named '{name}' is installed (installed: {installed}). "
-                "Download or import one in Models ('gen2res models download' or "
-                "'gen2res models import')."
+                f"No prior named '{name}' is installed (installed: {installed}).",
+                app="Download or import one in Models.",
+                cli="Download or import one with 'gen2res models download' or "
+                "'gen2res models import'.",
             )
         return self._read(folder)
+
+    def for_kind(self, kind: str, preferred: str | None = None) -> PriorInfo:
+        """The prior a job of ``kind`` (face, cat, dog) uses: ``preferred`` (a subject's
+        chosen prior) when it is installed, else an installed prior of that kind, the one
+        named like the kind first.
+
+        A ``preferred`` prior that is installed but damaged says so rather than being
+        swapped for another: an adapter only fits the weights it was trained on.
+        """
+        if preferred and isinstance(preferred, str) and (self.root / preferred).is_dir():
+            return self.get(preferred)
+        usable = sorted(
+            (p for p in self.list() if p.kind == kind), key=lambda p: (p.name != kind, p.name)
+        )
+        for info in usable:
+            try:
+                return self.get(info.name)
+            except Gen2ResError:
+                continue  # listed but damaged: another of its kind may still work
+        raise Gen2ResError(
+            f"The prior '{preferred}' is not installed, nor any other {kind} prior."
+            if preferred
+            else f"No {kind} prior is installed.",
+            app=f"Download or import a {kind} prior in Models.",
+            cli=f"Download or import a {kind} prior with 'gen2res models download' or "
+            "'gen2res models import'.",
+        )
 
     def _read(self, folder: Path, *, files: bool = True) -> PriorInfo:
         """An installed prior's description, checked; with ``files``, after checking every

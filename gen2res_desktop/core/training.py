@@ -31,6 +31,7 @@ from gen2res_desktop.core.atomic import atomic_path
 from gen2res_desktop.core.devices import autocast, autocast_dtype, oom_as_error
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.images import load_rgb, pil_to_tensor, to_rgb
+from gen2res_desktop.core.paths import checkpoint_path
 from gen2res_desktop.core.priors import LoadedPrior
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -96,10 +97,6 @@ def prepare_images(
     return torch.stack(tensors), hashes
 
 
-def _checkpoint_path(out_path: Path) -> Path:
-    return out_path.with_name(out_path.name + ".ckpt")
-
-
 def _run_key(prior: LoadedPrior, options: TrainOptions, hashes: list[str]) -> str:
     """What must match for a checkpoint to be resumed (the step count may grow)."""
     d = asdict(options)
@@ -150,7 +147,7 @@ def train_adapter(
     gen = torch.Generator().manual_seed(options.seed)
 
     key = _run_key(prior, options, hashes)
-    ckpt = _checkpoint_path(out_path)
+    ckpt = checkpoint_path(out_path)
     start, created, losses = 0, _now(), []
     if ckpt.is_file():
         start, created, losses = _resume(ckpt, key, unet, optim, gen)
@@ -175,7 +172,7 @@ def train_adapter(
         )
 
     step_fn = _Stepper(prior, unet, data, options, optim, scaler, dtype, gen)
-    with oom_as_error(f"try a smaller batch size than {options.batch_size}, or --device cpu"):
+    with oom_as_error(f"try a smaller batch size than {options.batch_size}"):
         for step in range(start, options.steps):
             cancel.check()
             losses.append(step_fn())
@@ -268,7 +265,7 @@ def fine_tune(
     gen = torch.Generator().manual_seed(options.seed)
     step_fn = _Stepper(prior, unet, data.to(device), options, optim, scaler, dtype, gen)
     losses: list[float] = []
-    with oom_as_error(f"try a smaller batch size than {options.batch_size}, or --device cpu"):
+    with oom_as_error(f"try a smaller batch size than {options.batch_size}"):
         for step in range(options.steps):
             cancel.check()
             losses.append(step_fn())

@@ -146,7 +146,7 @@ def newest_hint(home: Path) -> str:
         return "There is no backup of it yet."
     return (
         f"The newest backup is {found[0].describe()}; the app offers to bring it back when it "
-        "starts, or run 'gen2res library restore-backup'."
+        "starts (or gen2res library restore-backup brings it back)."
     )
 
 

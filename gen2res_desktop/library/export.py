@@ -96,7 +96,9 @@ def export_restoration(
     photo = lib.get_photo(restoration.photo_id)
     if not restoration.path.is_file():
         raise Gen2ResError(
-            f"The restored image of restoration {restoration_id} is missing; run 'gen2res library check'."
+            f"The restored image of restoration {restoration_id} is missing.",
+            app="Restore the photo again.",
+            cli="Run 'gen2res library check'.",
         )
     image = load_rgb(restoration.path)
     if side_by_side:
@@ -107,8 +109,9 @@ def export_restoration(
             icc = _rgb_icc_profile(original)
     except OSError as e:
         raise Gen2ResError(
-            f"Cannot read the library's copy of {photo.original_name} for its EXIF data ({e}); "
-            "run 'gen2res library check'."
+            f"Cannot read the library's copy of {photo.original_name} for its EXIF data ({e}).",
+            app="Delete it from the library and import the photo again.",
+            cli="Run 'gen2res library check'.",
         ) from e
     options: dict = {}
     if exif is not None:

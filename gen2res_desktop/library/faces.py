@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from gen2res_desktop.core.faces import DEFAULT_MAX_SIDE, detect_faces, suggest_subject
+from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.library.models import Face, FaceData
 from gen2res_desktop.library.store import Library
 
@@ -69,3 +70,44 @@ def photo_faces(
         return lib.load_photo_rgb(photo_id), faces
     _, image, _, faces = detect_library_photo(lib, photo_id, detector=detector)
     return image, faces
+
+
+def resuggest_faces(
+    lib: Library,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> int:
+    """Suggest again whose each unconfirmed face is, against the subjects' references as
+    they are now (after the user tagged or confirmed more); the number of faces whose
+    suggestion changed.
+
+    A face on a reference photo that shows only that face is the subject's own: it is
+    suggested for the subject rather than left as "Who is this?".
+    """
+    cancel = cancel or CancelToken()
+    refs = subject_references(lib)
+    own: dict[int, str] = {}
+    for subject in lib.list_subjects():
+        for photo in lib.list_photos(subject=subject.name, role="reference"):
+            own.setdefault(photo.id, subject.name)
+    faces = [f for f in lib.list_faces() if f.confirmed_subject is None]
+    per_photo: dict[int, int] = {}
+    for f in faces:
+        per_photo[f.photo_id] = per_photo.get(f.photo_id, 0) + 1
+    changed = 0
+    for i, face in enumerate(faces):
+        cancel.check()
+        if face.photo_id in own and per_photo[face.photo_id] == 1:
+            hit: tuple[str, float] | None = (own[face.photo_id], 0.0)
+        elif face.descriptor is not None:
+            hit = suggest_subject(face.descriptor, refs)
+        else:
+            continue
+        name, distance = hit if hit else (None, None)
+        if name != face.suggested_subject:
+            lib.set_face_suggestion(face.id, name, distance)
+            changed += 1
+        if (i + 1) % 50 == 0 or i + 1 == len(faces):
+            progress(Progress("faces", i + 1, len(faces), "Updating face suggestions"))
+    return changed

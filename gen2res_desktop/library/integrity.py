@@ -191,7 +191,7 @@ def _check_adapter_files(
             report.damaged_files.append(
                 f"adapter {adapter_id}: {path} was trained for other prior weights "
                 f"({meta.prior_hash[:12]}) than the library records ({prior_hash[:12]}). "
-                "Train the subject's adapter again (Train in the app, or 'gen2res train')."
+                "Train the subject's adapter again (Train in the app, or gen2res train)."
             )
 
 

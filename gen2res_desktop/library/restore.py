@@ -33,7 +33,13 @@ from gen2res_desktop.core.photo.repair import RepairResult, repair_photo
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.photo_restore import FaceOutcome, Region, find_regions, restore_photo
 from gen2res_desktop.core.pipeline import SingleOptions, restore_crop
-from gen2res_desktop.core.priors import LoadedPrior, PriorRegistry, load_prior
+from gen2res_desktop.core.priors import (
+    LoadedPrior,
+    PriorInfo,
+    PriorRegistry,
+    load_prior,
+    prior_kind_for_subject,
+)
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.library.faces import photo_faces, subject_references
 from gen2res_desktop.library.models import AdapterRecord, Face, FaceScores, Restoration, Subject
@@ -86,10 +92,24 @@ class PriorCache:
         self.device = device
         self._loaded: dict[str, LoadedPrior] = {}
 
-    def get(self, name: str) -> LoadedPrior:
-        if name not in self._loaded:
-            self._loaded[name] = load_prior(self.registry.get(name), self.device)
-        return self._loaded[name]
+    def get(self, info: PriorInfo) -> LoadedPrior:
+        if info.name not in self._loaded:
+            self._loaded[info.name] = load_prior(info, self.device)
+        return self._loaded[info.name]
+
+    def for_subject(self, subject: Subject | None) -> LoadedPrior:
+        """The subject's prior (found by kind when its chosen one is not installed); a face
+        prior for faces of no subject."""
+        if subject is None:
+            return self.get(self.registry.for_kind("face"))
+        kind = prior_kind_for_subject(subject.kind)
+        return self.get(self.registry.for_kind(kind, subject.prior))
+
+    def for_plan(self, plan: FacePlan, base: LoadedPrior) -> LoadedPrior:
+        """An adapter's own prior (it fits no other weights), else the subject's."""
+        if plan.adapter is not None and plan.adapter.prior_name:
+            return self.get(self.registry.get(plan.adapter.prior_name))
+        return self.for_subject(plan.subject) if plan.subject else base
 
 
 def _stored_faces(faces: list[Face]) -> list[DetectedFace]:
@@ -223,7 +243,11 @@ def restore_whole_photo(
     else:
         image, name = load_rgb(source), Path(source).name
     if faces and subj is None and crop is None and stored is None:
-        raise Gen2ResError("Say whose photo this is with --subject NAME.")
+        raise Gen2ResError(
+            "Say whose photo this is.",
+            app="Tag it to a subject (Photos → Tag selected…).",
+            cli="Give the subject with --subject NAME.",
+        )
 
     priors = PriorCache(lib, device)
     base = None
@@ -231,7 +255,7 @@ def restore_whole_photo(
     if faces:
         # the prior, the faces and whether any can be restored are known before the repair,
         # so a missing prior or a photo with no usable face fails at once, not minutes later
-        base = priors.get(subj.prior if subj else "face")
+        base = priors.for_subject(subj)
         kind = subj.kind if subj else "person"
         if stored is not None:
             found = _stored_faces(stored)
@@ -273,7 +297,7 @@ def restore_whole_photo(
 
         def restore_fn(crop_img: Image.Image, index: int) -> Image.Image:
             plan = by_index[index]
-            prior = priors.get(plan.subject.prior if plan.subject else base.info.name)
+            prior = priors.for_plan(plan, base)
             return restore_crop(
                 prior,
                 crop_img,
@@ -307,9 +331,10 @@ def _refuse_missing_adapter(
         return
     if any(p.subject == subject and p.adapter is None for p in plans):
         raise Gen2ResError(
-            f"'{subject.name}' has no trained adapter yet: train it first (Train in the app, "
-            f"or 'gen2res train --subject {subject.name}'), or use single-photo mode (much "
-            "slower: --single)."
+            f"'{subject.name}' has no trained adapter yet.",
+            app=f"Select {subject.name} in the sidebar and click Train, then restore again.",
+            cli=f"Train it first ('gen2res train --subject {subject.name}'), or use "
+            "single-photo mode (much slower: --single).",
         )
 
 

@@ -746,8 +746,9 @@ class Library:
         path = self.photo_path(photo)
         if not path.is_file():
             raise Gen2ResError(
-                f"The library's copy of {photo.original_name} (photo {photo.id}) is missing; "
-                "run 'gen2res library check'."
+                f"The library's copy of {photo.original_name} (photo {photo.id}) is missing.",
+                app="Delete it from the library and import the photo again.",
+                cli="Run 'gen2res library check'.",
             )
         return load_rgb(path)
 
@@ -938,6 +939,19 @@ class Library:
             [photo_id],
         )
         return [PhotoLink(r["photo"], r["subject"], r["name"], r["role"]) for r in rows]
+
+    def all_links(self) -> dict[int, list[PhotoLink]]:
+        """Every photo's subject links, by photo id (one query, for the grid's badges)."""
+        rows = self._rows(
+            "SELECT l.photo, l.subject, s.name, l.role FROM photo_links l JOIN subjects s "
+            "ON s.id = l.subject ORDER BY s.name COLLATE NOCASE"
+        )
+        links: dict[int, list[PhotoLink]] = {}
+        for r in rows:
+            links.setdefault(r["photo"], []).append(
+                PhotoLink(r["photo"], r["subject"], r["name"], r["role"])
+            )
+        return links
 
     # ------------------------------------------------------------------ faces
 

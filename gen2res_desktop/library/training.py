@@ -22,6 +22,8 @@ MIN_REFERENCE_PHOTOS = 5
 # scans in memory until then would cost gigabytes.
 _MAX_SIDE = 1024
 _JOB_UPDATE_SECONDS = 1.0
+# Fewer steps than this say more about start-up than about the pace of training.
+_PACE_MIN_STEPS = 20
 
 
 def training_crop(img: Image.Image) -> Image.Image:
@@ -104,7 +106,9 @@ def train_subject(
     if subj.adapter_state == "training":
         raise Gen2ResError(f"'{subj.name}' is already being trained.")
     hashes = lib.reference_hashes(subj)
-    info = priors.PriorRegistry(lib.home).get(subj.prior)
+    info = priors.PriorRegistry(lib.home).for_kind(
+        priors.prior_kind_for_subject(subj.kind), subj.prior
+    )
     images = subject_training_images(lib, subj, info.resolution)
     if len(images) < MIN_REFERENCE_PHOTOS:
         what = "face crops" if subj.kind == "person" else "reference photo(s)"
@@ -133,13 +137,16 @@ def train_subject(
     )
     steps_done = 0
     last_update = 0.0
+    first: tuple[int, float] | None = None  # (step, time) of the first step of this run
 
     def report(p: Progress) -> None:
-        nonlocal steps_done, last_update
+        nonlocal steps_done, last_update, first
         progress(p)
         if p.stage != "train":
             return
         steps_done = p.step
+        if first is None:
+            first = (p.step, time.monotonic())
         # A database write per step would slow a GPU run; once a second is plenty.
         if time.monotonic() - last_update >= _JOB_UPDATE_SECONDS or p.step == p.total:
             last_update = time.monotonic()
@@ -160,4 +167,9 @@ def train_subject(
         raise
     record = lib.set_adapter_status(record.id, "ready", result.meta.steps_done)
     lib.finish_job(job_id, "done")
+    if first is not None and steps_done - first[0] >= _PACE_MIN_STEPS:
+        from gen2res_desktop.library.speed import record_training_speed
+
+        pace = (time.monotonic() - first[1]) / (steps_done - first[0])
+        record_training_speed(lib, device, pace)
     return record

@@ -7,22 +7,34 @@ import logging.handlers
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import unquote, urlparse
 
 from gen2res_desktop import __version__
 from gen2res_desktop.core.errors import Gen2ResError
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
 log = logging.getLogger("gen2res_desktop")
 
 LOG_NAME = "gen2res.log"
+APP_NAME = "Gen2Res"  # the display name Qt adds to every window title
+DESKTOP_FILE = "io.github.gen2res.Gen2Res"  # resources/<this>.desktop, as installed
+
+
+def log_path(home: Path) -> Path:
+    """Where the app writes its log for the library in ``home``: ``<library>/logs``."""
+    return Path(home) / "logs" / LOG_NAME
 
 
 def setup_logging(home: Path) -> Path | None:
     """Rotating log file in ``<library>/logs``; returns its path (None if not writable)."""
-    folder = home / "logs"
+    path = log_path(home)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
-            folder / LOG_NAME, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:
         return None
@@ -36,7 +48,7 @@ def setup_logging(home: Path) -> Path | None:
         old.close()
     handler._gen2res = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    return folder / LOG_NAME
+    return path
 
 
 def _apply_look(app) -> None:
@@ -97,9 +109,77 @@ def _ask_restore_backup(problem: str, backup: str) -> bool:
     return box.clickedButton() is restore
 
 
+class ArgPaths(NamedTuple):
+    """The files and folders named on the command line."""
+
+    found: list[Path]  # existing ones, each once, in the order given
+    missing: list[str]  # named but not there, as given
+
+
+def paths_from_args(args: Sequence[str]) -> ArgPaths:
+    """The photos and folders to import from the command line's arguments (the program's
+    name left out): the desktop entry passes the files opened with Gen2Res (``%F``). Qt's
+    own options are gone already (QApplication takes them out); any other option is
+    ignored, a ``file://`` address is read as its path, and a path that is not there is
+    returned in ``missing`` rather than failing."""
+    found: list[Path] = []
+    missing: list[str] = []
+    seen: set[Path] = set()
+    for arg in args:
+        if not arg or arg.startswith("-"):
+            if arg:
+                log.info("command line: ignoring %s", arg)
+            continue
+        text = unquote(urlparse(arg).path) if arg.startswith("file://") else arg
+        path = Path(text).expanduser()
+        try:
+            exists = path.exists()
+            path = path.resolve()
+        except (OSError, ValueError):  # a name the system cannot take (too long, a NUL)
+            exists = False
+        if not exists:
+            missing.append(arg)
+        elif path not in seen:
+            seen.add(path)
+            found.append(path)
+    if missing:
+        log.warning("command line: not found: %s", ", ".join(missing))
+    return ArgPaths(found, missing)
+
+
+def open_command_line_paths(window: QWidget, paths: ArgPaths) -> QMessageBox | None:
+    """Import ``paths.found`` with ``window``'s import controller (``window.imports``) and
+    say which files were not found; returns that message (None when all were there)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    box = None
+    if paths.missing:
+        names = "\n".join(paths.missing[:20])
+        more = len(paths.missing) - 20
+        if more > 0:
+            names += f"\n…and {more} more"
+        one = len(paths.missing) == 1
+        box = QMessageBox(
+            QMessageBox.Information,
+            "Not found",
+            f"Gen2Res could not find {'this file or folder' if one else 'these files or folders'}"
+            f" to import. {'It' if one else 'They'} may have been moved or renamed, or be on "
+            f"a drive that is not connected.\n\n{names}",
+            QMessageBox.Ok,
+            window,
+        )
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+    if paths.found:
+        window.imports.import_paths(paths.found)
+    return box
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the process exit code."""
-    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     from gen2res_desktop.ui.crash_handler import install_crash_handler
@@ -112,16 +192,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
+    created = QApplication.instance() is None
     app = QApplication.instance() or QApplication(args)
-    app.setApplicationDisplayName("Gen2Res")
+    # Qt adds the display name to every window title: "Settings — Gen2Res"
+    app.setApplicationDisplayName(APP_NAME)
+    QGuiApplication.setDesktopFileName(DESKTOP_FILE)  # the menu entry's icon on Wayland
+    # photos and folders to import; QApplication took its own options out of its copy
+    opened = paths_from_args(app.arguments()[1:] if created else args[1:])
 
     settings = AppSettings.load()
     home = settings.library_home()
-    log_path = setup_logging(home)
+    log_file = setup_logging(home)
     # exceptions escaping a slot are logged and explained: the app never dies on bad input
-    install_crash_handler(log_path or home / "logs" / LOG_NAME)
+    install_crash_handler(log_file or log_path(home))
     _apply_look(app)
-    log.info("Gen2Res %s starting; library %s; log %s", __version__, home, log_path)
+    log.info("Gen2Res %s starting; library %s; log %s", __version__, home, log_file)
     library = open_library(home, _ask_restore_backup)
     if library is None:
         return 1
@@ -129,7 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         window = MainWindow(library, settings=settings)
         window.show()
         if not settings.welcome_done:
-            window.show_welcome()
+            window.windows.show_welcome()
+        if opened.found or opened.missing:
+            QTimer.singleShot(0, lambda: open_command_line_paths(window, opened))
         code = app.exec()
     finally:
         library.close()

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QToolBar,
     QVBoxLayout,
@@ -79,21 +80,24 @@ def face_scores_parts(scores: Sequence[FaceScores]) -> list[str]:
 
 def face_scores_warnings(scores: Sequence[FaceScores]) -> list[str]:
     """A sentence for each restored face that looks less like its subject than the damaged
-    one did, or that lies under the same-person line; none when all is well."""
+    one did, or whose likeness lies under the same-person line (0.5), with what to try;
+    none when all is well. The details panel's restoration_warnings says the same."""
     out = []
     for sc in scores:
         who = sc.subject or "the person"
         face = f"Face {sc.number}" if len(scores) > 1 else "The restored face"
+        advice = f"more reference photos of {who}, training longer, or a lower strength"
+        under = sc.under_same_person_line
         if sc.looks_less_alike:
             out.append(
                 f"{face} looks less like {who} than the damaged photo did "
-                f"({sc.identity:.2f} against {sc.identity_before:.2f}). Try more reference "
-                f"photos of {who}, training the adapter longer, or a lower strength."
+                f"({sc.identity:.2f} against {sc.identity_before:.2f})."
+                + ("" if under else f" Try {advice}.")  # said once, after the next sentence
             )
-        if sc.under_same_person_line:
+        if under:
             out.append(
-                f"{face} looks like {who} only {sc.identity:.2f}, under the same-person line "
-                f"({SAME_PERSON_SIMILARITY:.1f}): a face recogniser would not call it {who}."
+                f"{face} may not look like {who} (likeness {sc.identity:.2f}, under "
+                f"{SAME_PERSON_SIMILARITY:.1f}): try {advice}."
             )
     return out
 
@@ -646,6 +650,15 @@ class CompareWindow(QMainWindow):
         )
         for a in (self.action_export, self.action_export_sbs):
             a.setEnabled(self._export is not None)
+        spacer = QWidget()  # pushes Close to the right end of the toolbar
+        spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        tb.addWidget(spacer)
+        self.action_close = tb.addAction("Close", self.close)
+        self.action_close.setShortcuts(
+            [*QKeySequence.keyBindings(QKeySequence.Close), QKeySequence(Qt.Key_Escape)]
+        )
+        self.action_close.setToolTip("Close this window (Esc or Ctrl+W)")
+        self.close_button = tb.widgetForAction(self.action_close)
 
     # -- view state -----------------------------------------------------------------------
     def mode(self) -> int:

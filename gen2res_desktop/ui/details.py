@@ -1,8 +1,12 @@
-"""The details panel: the selected photo's file facts, subjects, faces and restorations."""
+"""The details panel: the selected photo's file facts, subjects, faces and restorations;
+for several photos, a summary of them."""
 
 from __future__ import annotations
 
+import html
 import logging
+from collections import Counter
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,14 +25,23 @@ from PySide6.QtWidgets import (
 )
 
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.library.models import Restoration
+from gen2res_desktop.library.models import Face, Restoration
 from gen2res_desktop.library.store import Library
 from gen2res_desktop.ui.compare import WARNING_COLOUR, face_scores_parts, face_scores_warnings
+from gen2res_desktop.ui.face_thumbs import FaceThumbnails
 from gen2res_desktop.ui.models_dialog import format_bytes
+from gen2res_desktop.ui.people import CONFIRMED, REFERENCE, SUGGESTED, identify, reference_subject
 
 log = logging.getLogger(__name__)
 
 ROLE_WORDS = {"reference": "reference", "restore": "to restore"}
+# Above this many selected photos the summary reads whole lists once instead of asking the
+# library about each photo (a select-all of 5,000 photos must stay quick).
+_PER_PHOTO_QUERIES = 40
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def restoration_warnings(r: Restoration) -> list[str]:
@@ -59,10 +72,20 @@ class DetailsPanel(QScrollArea):
     variations_requested = Signal(int)  # restoration id
     crop_requested = Signal(int)  # photo id
 
-    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        library: Library,
+        parent: QWidget | None = None,
+        *,
+        face_thumbs: FaceThumbnails | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library = library
-        self.photo_id: int | None = None
+        self.photo_id: int | None = None  # the one photo shown; None for none or several
+        self.photo_ids: list[int] = []  # every photo shown (the summary's, when several)
+        self.face_thumbs = face_thumbs or FaceThumbnails(library, parent=self)
+        self.face_thumbs.loaded.connect(self._on_face_loaded)
+        self._face_pictures: dict[int, tuple[QLabel, Face]] = {}  # face id -> its row's picture
         self.setWidgetResizable(True)
         self.setMinimumWidth(260)
         body = QWidget()
@@ -70,17 +93,34 @@ class DetailsPanel(QScrollArea):
         self.title = QLabel("No photo selected.")
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.form = QFormLayout()
+        # several photos: how many of them are whose, and their restorations
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("selectionSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.facts = QWidget()  # the one photo's file facts, hidden for several
+        self.form = QFormLayout(self.facts)
+        self.form.setContentsMargins(0, 0, 0, 0)
         self.file_label, self.taken_label, self.size_label = QLabel(), QLabel(), QLabel()
-        self.subjects_label = QLabel()
-        for label in (self.file_label, self.taken_label, self.size_label, self.subjects_label):
+        self.subjects_label, self.crop_label = QLabel(), QLabel()
+        for label in (
+            self.file_label,
+            self.taken_label,
+            self.size_label,
+            self.subjects_label,
+            self.crop_label,
+        ):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.form.addRow("File:", self.file_label)
         self.form.addRow("Taken:", self.taken_label)
         self.form.addRow("Size:", self.size_label)
         self.form.addRow("Subjects:", self.subjects_label)
-        self.crop_button = QPushButton("Set pet crop box…")
+        self.form.addRow("Crop box:", self.crop_label)
+        self.crop_button = QPushButton("Set crop box…")
+        self.crop_button.setToolTip(
+            "The square Restore regenerates: a pet's head, or a face that was not found"
+        )
         self.crop_button.clicked.connect(
             lambda: self.photo_id and self.crop_requested.emit(self.photo_id)
         )
@@ -116,7 +156,8 @@ class DetailsPanel(QScrollArea):
         rl.addLayout(row2)
 
         self.layout_.addWidget(self.title)
-        self.layout_.addLayout(self.form)
+        self.layout_.addWidget(self.summary_label)
+        self.layout_.addWidget(self.facts)
         self.layout_.addWidget(self.crop_button)
         self.layout_.addWidget(self.faces_box)
         self.layout_.addWidget(self.restorations_box)
@@ -125,6 +166,72 @@ class DetailsPanel(QScrollArea):
         self.show_photo(None)
 
     # -- content --------------------------------------------------------------------------
+    def show_photos(self, photo_ids: Sequence[int]) -> None:
+        """Show the selection: one photo in full, several as a summary, none as a hint."""
+        ids = list(dict.fromkeys(photo_ids))  # the order the caller gave, once each
+        if len(ids) <= 1:
+            self.show_photo(ids[0] if ids else None)
+            return
+        self.photo_id = None
+        self.photo_ids = ids
+        self._clear_faces()
+        self.restorations.clear()
+        self._update_buttons()
+        for w in (self.facts, self.faces_box, self.restorations_box, self.crop_button):
+            w.setVisible(False)
+        self.title.setText(f"<b>{len(ids)} photos selected</b>")
+        try:
+            self.summary_label.setText(self._summary(ids))
+        except Gen2ResError as e:
+            self.summary_label.setText(html.escape(str(e)))
+        self.summary_label.setVisible(True)
+
+    def refresh(self) -> None:
+        """Show the same photos again, with what changed in the library since."""
+        self.show_photos(self.photo_ids)
+
+    def _summary(self, ids: list[int]) -> str:
+        """Rich text: per subject how many of the photos are references or to restore, how
+        many belong to nobody yet, and their restorations."""
+        lib = self.library
+        wanted = set(ids)
+        roles: Counter[tuple[str, str]] = Counter()  # (subject, role) -> photos
+        tagged: set[int] = set()
+        if len(ids) <= _PER_PHOTO_QUERIES:
+            for pid in ids:
+                for link in lib.photo_subjects(pid):
+                    roles[(link.subject, link.role)] += 1
+                    tagged.add(pid)
+            restorations = [r for pid in ids for r in lib.list_restorations(pid)]
+        else:
+            for subject in lib.list_subjects():
+                for role in ROLE_WORDS:
+                    hits = wanted.intersection(
+                        p.id for p in lib.list_photos(subject=subject, role=role)
+                    )
+                    if hits:
+                        roles[(subject.name, role)] += len(hits)
+                        tagged |= hits
+            restorations = [r for r in lib.list_restorations() if r.photo_id in wanted]
+        lines = []
+        for subject in sorted({s for s, _ in roles}, key=str.casefold):
+            parts = []
+            if roles[(subject, "reference")]:
+                parts.append(_plural(roles[(subject, "reference")], "reference photo"))
+            if roles[(subject, "restore")]:
+                parts.append(f"{roles[(subject, 'restore')]} to restore")
+            lines.append(f"{html.escape(subject)}: {', '.join(parts)}")
+        untagged = len(wanted - tagged)
+        if untagged:
+            lines.append(f"Not sorted yet: {_plural(untagged, 'photo')}")
+        if restorations:
+            kept = sum(1 for r in restorations if r.kept)
+            text = _plural(len(restorations), "restoration")
+            lines.append(f"{text} ({kept} kept)" if kept else text)
+        else:
+            lines.append("No restorations yet")
+        return "<br>".join(lines)
+
     def show_photo(self, photo_id: int | None) -> None:
         self.photo_id = photo_id
         photo = None
@@ -134,14 +241,24 @@ class DetailsPanel(QScrollArea):
             except Gen2ResError:
                 photo = None  # deleted meanwhile
         visible = photo is not None
-        for w in (self.faces_box, self.restorations_box, self.crop_button):
+        self.summary_label.setVisible(False)
+        for w in (self.facts, self.faces_box, self.restorations_box, self.crop_button):
             w.setVisible(visible)
-        for label in (self.file_label, self.taken_label, self.size_label, self.subjects_label):
+        for label in (
+            self.file_label,
+            self.taken_label,
+            self.size_label,
+            self.subjects_label,
+            self.crop_label,
+        ):
             label.setText("")
         if photo is None:
             self.photo_id = None
+            self.photo_ids = []
+            self._clear_faces()
             self.title.setText("No photo selected.")
             return
+        self.photo_ids = [photo.id]
         self.title.setText(f"<b>{photo.original_name}</b>")
         self.file_label.setText(photo.original_path)
         self.taken_label.setText(photo.taken or "unknown")
@@ -153,29 +270,72 @@ class DetailsPanel(QScrollArea):
             "\n".join(f"{link.subject} — {ROLE_WORDS.get(link.role, link.role)}" for link in links)
             or "none (unsorted)"
         )
-        pets = [s for s in self.library.list_subjects() if s.kind != "person"]
-        linked_pet = any(link.subject in {s.name for s in pets} for link in links)
-        self.crop_button.setVisible(linked_pet)
-        self._show_faces(photo.id)
+        subjects = self.library.list_subjects()
+        pets = {s.name for s in subjects if s.kind != "person"}
+        people = [s.name for s in subjects if s.kind == "person"]
+        crop = self.library.photo_crop(photo.id)
+        if crop:
+            x, y, size = crop
+            self.crop_label.setText(f"{size} px square at ({x}, {y}); Restore uses it")
+        else:
+            needed = any(link.subject in pets for link in links)
+            self.crop_label.setText("needed for a pet" if needed else "none (faces are found)")
+        self._show_faces(photo.id, people, reference_subject(links, people))
         self._show_restorations(photo.id)
 
-    def _show_faces(self, photo_id: int) -> None:
+    def _clear_faces(self) -> None:
+        self._face_pictures.clear()
         while self.faces_layout.count():
             item = self.faces_layout.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()
                 item.widget().deleteLater()
+
+    def _face_picture(self, face: Face) -> QLabel:
+        label = QLabel()
+        label.setObjectName(f"facePicture{face.id}")
+        size = self.face_thumbs.size
+        label.setFixedSize(size, size)
+        label.setAlignment(Qt.AlignCenter)
+        label.setPixmap(self.face_thumbs.pixmap(face))
+        self._face_pictures[face.id] = (label, face)
+        return label
+
+    def _on_face_loaded(self, face_id: int) -> None:
+        entry = self._face_pictures.get(face_id)
+        if entry is not None:
+            label, face = entry
+            pix = self.face_thumbs.get(face)
+            if pix is not None:
+                label.setPixmap(pix)
+
+    def face_picture(self, face_id: int) -> QLabel | None:
+        """The picture label of a face row shown now (for tests)."""
+        entry = self._face_pictures.get(face_id)
+        return entry[0] if entry is not None else None
+
+    def _show_faces(self, photo_id: int, people: list[str], reference_of: str | None) -> None:
+        self._clear_faces()
         faces = self.library.list_faces(photo_id=photo_id)
         if not faces:
             self.faces_layout.addWidget(QLabel("No faces found."))
             return
-        people = [s.name for s in self.library.list_subjects() if s.kind == "person"]
         for n, face in enumerate(faces, 1):
             row = QWidget()
             h = QHBoxLayout(row)
             h.setContentsMargins(0, 0, 0, 0)
-            if face.confirmed_subject:
-                h.addWidget(QLabel(f"Face {n}: {face.confirmed_subject} ✓"))
-            elif face.suggested_subject:
+            h.addWidget(self._face_picture(face))
+            ident = identify(face, len(faces), reference_of)
+            if ident.status == CONFIRMED:
+                h.addWidget(QLabel(f"Face {n}: {face.confirmed_subject} ✓"), 1)
+            elif ident.status == REFERENCE:
+                label = QLabel(f"Face {n}: {ident.subject} (reference photo)")
+                label.setToolTip(
+                    f"This is one of {ident.subject}'s reference photos and it shows one face, "
+                    f"so the face is taken to be {ident.subject}'s."
+                )
+                h.addWidget(label, 1)
+            elif ident.status == SUGGESTED:
                 h.addWidget(QLabel(f"Face {n}: looks like {face.suggested_subject}"))
                 button = QPushButton("Confirm")
                 button.setObjectName(f"confirmFace{face.id}")

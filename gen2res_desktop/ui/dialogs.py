@@ -1,12 +1,14 @@
-"""Small dialogs: subject, import summary, settings, first-run welcome."""
+"""Small dialogs: subject, import summary, settings, first-run welcome, about."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -18,16 +20,74 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from gen2res_desktop import __version__
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.priors import PriorRegistry, prior_kind_for_subject
 from gen2res_desktop.ui.settings import AppSettings
 
 SUBJECT_KINDS = ("person", "cat", "dog")
+
+
+def fit_to_content(dialog: QDialog, *, shrink: bool = True) -> None:
+    """Size ``dialog`` to its content: as wide as its size hint (and minimum width), then
+    just tall enough for every word-wrapped label at that width, so that no text is clipped
+    and no empty band is left. ``shrink=False``: never smaller than it is now (the user may
+    have made it larger)."""
+    layout = dialog.layout()
+    if layout is None:
+        return
+    layout.activate()
+    width = max(dialog.sizeHint().width(), dialog.minimumWidth())
+    height = dialog.minimumSizeHint().height()
+    if not shrink:
+        width, height = max(width, dialog.width()), max(height, dialog.height())
+    dialog.resize(width, height)
+    # the layouts' own height-for-width guesses run too tall in a form and too short in a
+    # window: lay the labels out, add the height the most cramped one lacks, until none does
+    for _ in range(8):
+        layout.setGeometry(dialog.rect())
+        lacking = max(
+            (
+                label.heightForWidth(label.width()) - label.height()
+                for label in dialog.findChildren(QLabel)
+                if label.wordWrap() and label.isVisibleTo(dialog)
+            ),
+            default=0,
+        )
+        if lacking <= 0:
+            break
+        dialog.resize(width, dialog.height() + lacking)
+
+
+def heading_label(text: str) -> QLabel:
+    """A bold label a little larger than the text under it, for a dialog's first line."""
+    label = QLabel(text)
+    font = label.font()
+    if font.pointSizeF() > 0:
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+    font.setBold(True)
+    label.setFont(font)
+    label.setWordWrap(True)
+    return label
+
+
+def fit_line_edit(edit: QLineEdit, text: str, max_width: int = 0) -> None:
+    """Make ``edit`` wide enough to show ``text`` whole (up to ``max_width``; 0: two thirds
+    of the screen's width), with the whole text in its tooltip."""
+    if not max_width:
+        screen = edit.screen() or QApplication.primaryScreen()
+        max_width = screen.availableGeometry().width() * 2 // 3 if screen else 900
+    metrics = edit.fontMetrics()
+    # the frame, padding and text margins around the 17 characters of the size hint
+    chrome = max(edit.sizeHint().width() - 17 * metrics.horizontalAdvance("x"), 12)
+    edit.setMinimumWidth(min(metrics.horizontalAdvance(text) + chrome + 4, max_width))
+    edit.setToolTip(text)
 
 
 class SubjectDialog(QDialog):
@@ -53,7 +113,9 @@ class SubjectDialog(QDialog):
         self.kind_combo.setEnabled(not rename_only)
         self.prior_label = QLabel()
         self.prior_label.setWordWrap(True)
+        self.prior_label.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Minimum)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.addRow("Name:", self.name_edit)
         form.addRow("Kind:", self.kind_combo)
         form.addRow("Prior:", self.prior_label)
@@ -65,16 +127,19 @@ class SubjectDialog(QDialog):
         layout.addWidget(self.buttons)
         self.kind_combo.currentTextChanged.connect(self._update_prior)
         self.name_edit.textChanged.connect(self._update_ok)
+        self.setMinimumWidth(420)  # the longest prior line fits on one or two lines
         self._update_prior()
         self._update_ok()
+        fit_to_content(self)
 
     def prior_name(self) -> str:
-        """Subjects use the installed prior of their kind: the first one found, else the default name."""
+        """The installed prior of the subject's kind that restores use, else the default name
+        (to download)."""
         prior_kind = prior_kind_for_subject(self.kind())
-        for info in self.registry.list():
-            if info.kind == prior_kind:
-                return info.name
-        return prior_kind
+        try:
+            return self.registry.for_kind(prior_kind).name
+        except Gen2ResError:
+            return prior_kind
 
     def prior_installed(self) -> bool:
         try:
@@ -93,6 +158,8 @@ class SubjectDialog(QDialog):
             )
         else:
             self.prior_label.setText(f"{name} — not installed; download it in Models.")
+        if self.isVisible():
+            fit_to_content(self, shrink=False)  # a longer line makes the dialog taller
 
     def _update_ok(self) -> None:
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(bool(self.name()))
@@ -141,6 +208,8 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.library_edit = QLineEdit(settings.library_path)
         self.library_edit.setPlaceholderText(str(AppSettings(library_path="").library_home()))
+        self.library_edit.textChanged.connect(self._library_tooltip)
+        self._fit_library_edit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         lib_row = QHBoxLayout()
@@ -182,11 +251,25 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         self.device_combo.currentTextChanged.connect(self._describe_device)
         self._describe_device()
+        fit_to_content(self)
+
+    def library_text(self) -> str:
+        """The library folder as shown: the one typed or chosen, else the default."""
+        return self.library_edit.text() or self.library_edit.placeholderText()
+
+    def _library_tooltip(self) -> None:
+        self.library_edit.setToolTip(self.library_text())
+
+    def _fit_library_edit(self) -> None:
+        fit_line_edit(self.library_edit, self.library_text())
+        self.library_edit.setCursorPosition(0)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Library folder", self.library_edit.text())
+        folder = QFileDialog.getExistingDirectory(self, "Library folder", self.library_text())
         if folder:
             self.library_edit.setText(folder)
+            self._fit_library_edit()
+            fit_to_content(self, shrink=False)
 
     def _describe_device(self) -> None:
         from gen2res_desktop.core.devices import describe_device
@@ -214,8 +297,9 @@ class SettingsDialog(QDialog):
         super().accept()
 
 
-WELCOME_TEXT = """<h2>Welcome to Gen2Res</h2>
-<p>Gen2Res restores old photos of people and pets by regenerating them with a diffusion
+WELCOME_TITLE = "Welcome to Gen2Res"
+
+WELCOME_TEXT = """<p style="margin-top: 0">Gen2Res restores old photos of people and pets by regenerating them with a diffusion
 model that has learned what <i>this</i> person or pet looks like.</p>
 <ol>
 <li><b>Import</b> your scanned photos (File → Import, or drop files and folders on the
@@ -238,10 +322,14 @@ class WelcomeDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Welcome to Gen2Res")
+        self.setWindowTitle(WELCOME_TITLE)
+        # the heading is its own label: a rich-text <h2> adds a margin above itself, and a
+        # label taller than its text centres it, which left an empty band at the top
+        self.title = heading_label(WELCOME_TITLE)
         self.text = QLabel(WELCOME_TEXT)
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.RichText)
+        self.text.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.open_models = False
         buttons = QDialogButtonBox()
         self.models_button = buttons.addButton("Open Models…", QDialogButtonBox.ActionRole)
@@ -249,10 +337,112 @@ class WelcomeDialog(QDialog):
         self.models_button.clicked.connect(self._models)
         buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
         layout.addWidget(self.text)
+        layout.addStretch(1)  # a taller window puts its room under the text, not above
         layout.addWidget(buttons)
-        self.resize(560, 380)
+        self.setMinimumWidth(560)
+        fit_to_content(self)
 
     def _models(self) -> None:
         self.open_models = True
         self.accept()
+
+
+def app_licence() -> str:
+    """The app's licence as its installed package declares it (pyproject's ``license``)."""
+    from importlib import metadata
+
+    try:
+        meta = metadata.metadata("gen2res-desktop")
+    except metadata.PackageNotFoundError:
+        return "MIT"
+    return meta.get("License-Expression") or meta.get("License") or "MIT"
+
+
+MODEL_LICENCES = (
+    "The models are not part of Gen2Res and keep their own licences, shown for each model "
+    "in Models with where it comes from. The face and cat models are free to use "
+    "(Apache-2.0), but the photos they learned from are for non-commercial research only. "
+    "The optional photo models are under Apache-2.0, MIT or BSD licences. The face-finding "
+    "models that come with Gen2Res are dlib's and public domain, except that one of them "
+    "learned from photos for non-commercial research only. Check these before any "
+    "commercial use."
+)
+
+
+class AboutDialog(QDialog):
+    """Help → About: the version, the licences, and where the library and the log file are."""
+
+    def __init__(self, home: Path, parent: QWidget | None = None) -> None:
+        import PySide6
+
+        from gen2res_desktop.ui.app import log_path
+
+        super().__init__(parent)
+        self.setWindowTitle("About Gen2Res")
+        self.home = Path(home)
+        self.log_file = log_path(self.home)
+        self.title = heading_label(f"Gen2Res {__version__}")
+        self.summary = QLabel(
+            "Restores old family photos of people and pets, on your own computer."
+        )
+        self.licence_label = QLabel(
+            f"Gen2Res is free software under the {app_licence()} licence. It is made with Qt "
+            f"for Python (PySide6 {PySide6.__version__}), under the LGPL licence."
+        )
+        self.models_label = QLabel(MODEL_LICENCES)
+        for label in (self.summary, self.licence_label, self.models_label):
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.library_edit = self._path_field(self.home)
+        self.log_edit = self._path_field(self.log_file)
+        self.open_library_button = self._open_button("Open", self.home)
+        self.open_log_button = self._open_button("Open folder", self.log_file.parent)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.addRow("Photo library:", self._row(self.library_edit, self.open_library_button))
+        form.addRow("Log file:", self._row(self.log_edit, self.open_log_button))
+        note = QLabel("If something goes wrong, the log file helps whoever looks into it.")
+        note.setWordWrap(True)
+        form.addRow("", note)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        self.close_button = buttons.button(QDialogButtonBox.Close)
+        self.close_button.setDefault(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.licence_label)
+        layout.addWidget(self.models_label)
+        layout.addLayout(form)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(560)
+        fit_to_content(self)
+        self.close_button.setFocus()
+
+    @staticmethod
+    def _path_field(path: Path) -> QLineEdit:
+        """A read-only field with the whole path: it can be selected and copied."""
+        edit = QLineEdit(str(path))
+        edit.setReadOnly(True)
+        edit.setCursorPosition(0)
+        fit_line_edit(edit, str(path))
+        return edit
+
+    @staticmethod
+    def _open_button(text: str, folder: Path) -> QPushButton:
+        button = QPushButton(text)
+        button.setAutoDefault(False)  # Enter closes the dialog, it opens no folder
+        button.setToolTip(f"Show {folder} in the file manager")
+        button.setEnabled(folder.is_dir())
+        button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))))
+        return button
+
+    @staticmethod
+    def _row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(button)
+        return row

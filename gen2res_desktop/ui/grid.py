@@ -1,4 +1,9 @@
-"""The thumbnail grid: a list model over photos (or restorations) with lazy thumbnails."""
+"""The thumbnail grid: a list model over photos (or restorations) with lazy thumbnails.
+
+Every cell has one fixed size, painted by :class:`PhotoDelegate`: the picture centred in an
+``ICON_SIZE`` square, the caption on one elided line below it, and the role badges
+("reference", "to restore", "restored") as small coloured pills over the picture's corner.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,20 @@ from PySide6.QtCore import (
     QMimeData,
     QModelIndex,
     QPersistentModelIndex,
+    QRect,
     QSize,
     Qt,
 )
-from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from gen2res_desktop.ui.workers import ThumbnailLoader
 
@@ -28,6 +42,30 @@ PHOTO_IDS_MIME = "application/x-gen2res-photo-ids"
 ICON_SIZE = 160
 PHOTO_ID_ROLE = Qt.UserRole + 1
 RESTORATION_ID_ROLE = Qt.UserRole + 2
+BADGES_ROLE = Qt.UserRole + 3  # list[str]: the GridItem's badges
+
+# One size for every cell, whatever its picture. Qt's uniform item sizes take the size hint
+# of one sample row (the last) and reuse it for all; with the default delegate that hint
+# followed the sample's loaded thumbnail, so a landscape last photo (160 x 120) shrank every
+# cell to 75 % of a portrait picture and pushed the caption out, at the next relayout (the
+# details panel resizing the grid after a selection). A constant hint cannot drift.
+CELL_PADDING = 4
+CAPTION_HEIGHT = 28
+ITEM_SIZE = QSize(ICON_SIZE + 2 * CELL_PADDING + 12, ICON_SIZE + CELL_PADDING + CAPTION_HEIGHT)
+GRID_SIZE = QSize(ITEM_SIZE.width() + 4, ITEM_SIZE.height() + 4)  # a gap between selections
+
+# badge value -> (words on the pill, pill colour)
+BADGE_STYLES: dict[str, tuple[str, QColor]] = {
+    "reference": ("reference", QColor(37, 99, 190)),
+    "restore": ("to restore", QColor(200, 110, 20)),
+    "restored": ("restored", QColor(40, 140, 70)),
+}
+_OTHER_BADGE_COLOUR = QColor(110, 110, 110)
+
+
+def badge_words(badge: str) -> str:
+    """What a badge says to the user ("restore" reads "to restore")."""
+    return BADGE_STYLES.get(badge, (badge, _OTHER_BADGE_COLOUR))[0]
 
 
 @dataclass(frozen=True)
@@ -40,6 +78,8 @@ class GridItem:
     restoration_id: int | None = None
     # where the thumbnail comes from; called on a pool thread (it may render and cache one)
     source: Callable[[], Path] | None = None
+    # drawn over the thumbnail: "reference", "restore", "restored" (see BADGE_STYLES)
+    badges: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -118,13 +158,20 @@ class PhotoGridModel(QAbstractListModel):
         if role == Qt.DisplayRole:
             return item.title
         if role == Qt.ToolTipRole:
-            return item.tooltip
+            if not item.badges:
+                return item.tooltip
+            words = ", ".join(badge_words(b) for b in item.badges)
+            return f"{item.tooltip}\n{words[:1].upper()}{words[1:]}"
         if role == Qt.DecorationRole:
             return self._pixmap(item)
         if role == PHOTO_ID_ROLE:
             return item.photo_id
         if role == RESTORATION_ID_ROLE:
             return item.restoration_id
+        if role == BADGES_ROLE:
+            return list(item.badges)
+        if role == Qt.SizeHintRole:
+            return QSize(ITEM_SIZE)  # the same for every row, even under another delegate
         return None
 
     def _pixmap(self, item: GridItem) -> QPixmap:
@@ -170,6 +217,96 @@ class PhotoGridModel(QAbstractListModel):
         return Qt.CopyAction | Qt.LinkAction
 
 
+class PhotoDelegate(QStyledItemDelegate):
+    """Paints a cell at the fixed ITEM_SIZE: picture, badges, one-line caption."""
+
+    def sizeHint(  # noqa: N802 - Qt override
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return QSize(ITEM_SIZE)
+
+    @staticmethod
+    def picture_rect(cell: QRect) -> QRect:
+        """The ICON_SIZE square a cell's picture is centred in."""
+        x = cell.x() + (cell.width() - ICON_SIZE) // 2
+        return QRect(x, cell.y() + CELL_PADDING, ICON_SIZE, ICON_SIZE)
+
+    @staticmethod
+    def caption_rect(cell: QRect) -> QRect:
+        top = cell.y() + CELL_PADDING + ICON_SIZE + 2
+        return QRect(cell.x() + 2, top, cell.width() - 4, cell.bottom() - top)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        painter.save()
+        try:
+            # the style's selection and hover background over the whole cell (by default
+            # only behind where the default layout would put the text)
+            opt.showDecorationSelected = True
+            style.drawPrimitive(QStyle.PE_PanelItemViewItem, opt, painter, widget)
+            square = self.picture_rect(opt.rect)
+            pix = index.data(Qt.DecorationRole)
+            shown = QRect(square)
+            if isinstance(pix, QPixmap) and not pix.isNull():
+                if pix.width() > ICON_SIZE or pix.height() > ICON_SIZE:
+                    pix = pix.scaled(
+                        ICON_SIZE, ICON_SIZE, Qt.KeepAspectRatio, Qt.SmoothTransformation
+                    )
+                shown = QRect(0, 0, pix.width(), pix.height())
+                shown.moveCenter(square.center())
+                painter.drawPixmap(shown.topLeft(), pix)
+            self._paint_badges(painter, opt, shown, index.data(BADGES_ROLE) or [])
+            text = index.data(Qt.DisplayRole) or ""
+            caption = self.caption_rect(opt.rect)
+            selected = bool(opt.state & QStyle.State_Selected)
+            painter.setPen(
+                opt.palette.color(
+                    opt.palette.ColorRole.HighlightedText
+                    if selected
+                    else opt.palette.ColorRole.Text
+                )
+            )
+            painter.setFont(opt.font)
+            elided = QFontMetrics(opt.font).elidedText(text, opt.textElideMode, caption.width())
+            painter.drawText(caption, Qt.AlignHCenter | Qt.AlignTop, elided)
+            if opt.state & QStyle.State_HasFocus:
+                focus = QStyleOptionViewItem(opt)
+                style.drawPrimitive(QStyle.PE_FrameFocusRect, focus, painter, widget)
+        finally:
+            painter.restore()
+
+    @staticmethod
+    def _paint_badges(
+        painter: QPainter, opt: QStyleOptionViewItem, picture: QRect, badges: Sequence[str]
+    ) -> None:
+        if not badges:
+            return
+        font = QFont(opt.font)
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        font.setBold(True)
+        fm = QFontMetrics(font)
+        painter.setFont(font)
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        y = picture.y() + 3
+        for badge in badges:
+            words, colour = BADGE_STYLES.get(badge, (badge, _OTHER_BADGE_COLOUR))
+            pill = QRect(picture.x() + 3, y, fm.horizontalAdvance(words) + 10, fm.height() + 2)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(pill, Qt.AlignCenter, words)
+            y += pill.height() + 2
+
+
 class PhotoGrid(QListView):
     """Icon mode, uniform cells and batched layout keep 5,000 photos smooth."""
 
@@ -182,10 +319,9 @@ class PhotoGrid(QListView):
         self.setResizeMode(QListView.Adjust)
         self.setMovement(QListView.Static)
         self.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
-        self.setGridSize(QSize(ICON_SIZE + 24, ICON_SIZE + 40))
-        self.setSpacing(4)
-        self.setWordWrap(True)
-        self.setTextElideMode(Qt.ElideMiddle)
+        self.setGridSize(GRID_SIZE)
+        self.setItemDelegate(PhotoDelegate(self))  # the fixed cell size; see ITEM_SIZE
+        self.setTextElideMode(Qt.ElideMiddle)  # file names differ at their end, keep both
         self.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragOnly)

@@ -1,11 +1,12 @@
-"""The jobs panel: the running GPU job with progress, time left and a loss curve; the queue;
-and what happened to finished jobs, in plain words."""
+"""The jobs panel: the running GPU job with progress, time left and, for a training, a loss
+curve; the queue, with the other runners' running jobs; and what happened to finished jobs
+of every runner, in plain words."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Slot
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,13 +26,18 @@ from gen2res_desktop.ui.workers import BaseRunner, Job, JobState
 MAX_POINTS = 2000
 
 
+def format_loss(value: float) -> str:
+    """A loss for an axis label: three significant digits, plain or scientific."""
+    return f"{value:.3g}"
+
+
 class LossCurve(QWidget):
-    """A small polyline of training loss against step (log scale when it spans decades)."""
+    """Training loss against step, with labelled axes (log scale when it spans decades)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.points: list[tuple[int, float]] = []
-        self.setMinimumSize(160, 70)
+        self.setMinimumSize(160, 90)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
 
     def clear(self) -> None:
@@ -56,42 +62,86 @@ class LossCurve(QWidget):
             return [math.log10(v) for v in losses], True
         return losses, False
 
+    def axis_labels(self) -> tuple[tuple[str, str], tuple[str, str]] | None:
+        """((first step, last step), (lowest loss, highest loss)) as drawn; None if no line."""
+        if len(self.points) < 2:
+            return None
+        losses = [v for _, v in self.points]
+        steps = (str(self.points[0][0]), str(self.points[-1][0]))
+        return steps, (format_loss(min(losses)), format_loss(max(losses)))
+
+    def caption(self) -> str:
+        """The line above the plot: the last loss, and whether the scale is logarithmic."""
+        if not self.points:
+            return ""
+        scale = " (log scale)" if len(self.points) >= 2 and self._y_values()[1] else ""
+        return f"Loss {format_loss(self.points[-1][1])}{scale}"
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
-        rect = QRectF(self.rect()).adjusted(4, 4, -4, -16)
-        p.fillRect(self.rect(), self.palette().base())
-        p.setPen(QPen(self.palette().mid().color(), 1))
-        p.drawRect(rect)
-        if len(self.points) < 2:
-            p.setPen(self.palette().placeholderText().color())
-            p.drawText(rect, Qt.AlignCenter, "loss curve")
+        palette = self.palette()
+        text = palette.text().color()
+        p.fillRect(self.rect(), palette.base())
+        fm = p.fontMetrics()
+        line = fm.height()
+        labels = self.axis_labels()
+        if labels is None:
+            rect = QRectF(self.rect()).adjusted(4, 4, -4, -4)
+            p.setPen(QPen(palette.mid().color(), 1))
+            p.drawRect(rect)
+            p.setPen(palette.placeholderText().color())
+            p.drawText(rect, Qt.AlignCenter, "Loss curve: waiting for the first steps")
             p.end()
             return
-        ys, logscale = self._y_values()
+        (x_first, x_last), (y_low, y_high) = labels
+        margin = max(fm.horizontalAdvance(y_low), fm.horizontalAdvance(y_high)) + 6
+        plot = QRectF(
+            4 + margin, 4 + line, self.width() - 12 - margin, self.height() - 8 - 2 * line
+        )
+        p.setPen(text)
+        p.drawText(
+            QRectF(plot.left(), 2, plot.width(), line),
+            Qt.AlignLeft | Qt.AlignVCenter,
+            self.caption(),
+        )
+        # y axis: highest loss at the top, lowest at the bottom, right-aligned beside it
+        p.drawText(
+            QRectF(2, plot.top() - line / 2, margin, line), Qt.AlignRight | Qt.AlignVCenter, y_high
+        )
+        p.drawText(
+            QRectF(2, plot.bottom() - line / 2, margin, line),
+            Qt.AlignRight | Qt.AlignVCenter,
+            y_low,
+        )
+        # x axis: first and last step at the ends, what it counts in between
+        below = QRectF(plot.left(), plot.bottom() + 1, plot.width(), line)
+        p.drawText(below, Qt.AlignLeft | Qt.AlignVCenter, x_first)
+        p.drawText(below, Qt.AlignRight | Qt.AlignVCenter, x_last)
+        p.drawText(below, Qt.AlignHCenter | Qt.AlignVCenter, "training step")
+        p.setPen(QPen(text, 1))
+        p.setRenderHint(QPainter.Antialiasing, False)  # crisp one-pixel axes
+        p.drawLine(plot.bottomLeft(), plot.topLeft())
+        p.drawLine(plot.bottomLeft(), plot.bottomRight())
+        p.setRenderHint(QPainter.Antialiasing)
+
+        ys, _ = self._y_values()
         x0, x1 = self.points[0][0], self.points[-1][0]
         lo, hi = min(ys), max(ys)
         span_x = max(x1 - x0, 1)
         span_y = hi - lo or 1.0
+        inner = plot.adjusted(2, 1, 0, -2)  # keep the line off the axes
         poly = QPolygonF(
             [
                 QPointF(
-                    rect.left() + (s - x0) / span_x * rect.width(),
-                    rect.bottom() - (y - lo) / span_y * rect.height(),
+                    inner.left() + (s - x0) / span_x * inner.width(),
+                    inner.bottom() - (y - lo) / span_y * inner.height(),
                 )
                 for (s, _), y in zip(self.points, ys, strict=True)
             ]
         )
         p.setPen(QPen(QColor(52, 120, 220), 1.5))
         p.drawPolyline(poly)
-        p.setPen(self.palette().text().color())
-        last = self.points[-1][1]
-        scale = " (log)" if logscale else ""
-        p.drawText(
-            QRectF(4, rect.bottom() + 1, self.width() - 8, 14),
-            Qt.AlignLeft | Qt.AlignVCenter,
-            f"loss {last:.4f}{scale}",
-        )
         p.end()
 
 
@@ -106,12 +156,56 @@ def format_duration(seconds: float) -> str:
     return f"{hours} h {m:02d} min"
 
 
+def _minutes(seconds: float) -> str:
+    minutes = max(int(round(seconds / 60)), 1)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m:02d} min"
+
+
+def format_time_left(seconds: float) -> str:
+    """Time left in words; coarse on purpose, and never "0 s" while work remains."""
+    if seconds < 10:
+        return "a few seconds left"
+    if seconds < 60:
+        return "less than a minute left"
+    return f"about {_minutes(seconds)} left"
+
+
+def format_estimate(seconds: float) -> str:
+    """How long a job that has not started is expected to take."""
+    if seconds < 60:
+        return "under a minute"
+    return f"about {_minutes(seconds)}"
+
+
+def time_left_text(job: Job, now: float | None = None) -> str:
+    """The best time-left wording for a job, or "" when there is nothing honest to say.
+
+    A pace measured over the current stage wins for a job that has had one stage so far
+    (training, downloads); a job that went through several stages (a restore) prefers the
+    up-front estimate, whose measured pace would only cover the stage it is in.
+    """
+    if job.state is JobState.QUEUED:
+        return format_estimate(job.estimate_s) if job.estimate_s is not None else ""
+    measured = job.seconds_left(now)
+    upfront = job.estimated_seconds_left(now)
+    if measured is not None and (job.stages_seen <= 1 or upfront is None):
+        text = format_time_left(measured)
+        return text if job.stages_seen <= 1 else f"{text} in this stage"
+    if upfront is not None:
+        return format_time_left(upfront)
+    return ""
+
+
 def outcome_text(job: Job) -> str:
     """What happened to a job, in plain words."""
     if job.state is JobState.FINISHED:
         return f"{job.title}: finished."
     if job.state is JobState.CANCELLED:
-        return f"{job.title}: cancelled."
+        note = f" {job.cancel_note}" if job.cancel_note else ""
+        return f"{job.title}: cancelled.{note}"
     if job.state is JobState.FAILED:
         return f"{job.title}: failed. {job.error}"
     if job.state is JobState.RUNNING:
@@ -119,8 +213,63 @@ def outcome_text(job: Job) -> str:
     return f"{job.title}: waiting."
 
 
+def _progress_words(p: Progress | None) -> str:
+    if p is None or p.total <= 0:
+        return ""
+    return f"{min(p.step, p.total)} / {p.total}"
+
+
+class _RunnerWatch(QObject):
+    """Forwards one runner's signals to the panel, tagged with the runner.
+
+    A child of the panel, so the connections end with it (a lambda would outlive it).
+    """
+
+    def __init__(self, panel: JobsPanel, runner: BaseRunner, kinds: set[str] | None) -> None:
+        super().__init__(panel)
+        self.panel, self.runner, self.kinds = panel, runner, kinds
+        runner.started.connect(self._started)
+        runner.progress.connect(self._progress)
+        runner.finished.connect(self._finished)
+        runner.failed.connect(self._failed)
+        runner.cancelled.connect(self._cancelled)
+        runner.queue_changed.connect(self._queue_changed)
+
+    def follows(self, job: Job | None) -> bool:
+        return job is not None and (self.kinds is None or job.kind in self.kinds)
+
+    @Slot(int)
+    def _started(self, job_id: int) -> None:
+        self.panel._on_started(self, job_id)
+
+    @Slot(int, object)
+    def _progress(self, job_id: int, p: Progress) -> None:
+        self.panel._on_progress(self, job_id, p)
+
+    @Slot(int, object)
+    def _finished(self, job_id: int, _result: object) -> None:
+        self.panel._on_done(self, job_id)
+
+    @Slot(int, str)
+    def _failed(self, job_id: int, _message: str) -> None:
+        self.panel._on_done(self, job_id)
+
+    @Slot(int)
+    def _cancelled(self, job_id: int) -> None:
+        self.panel._on_done(self, job_id)
+
+    @Slot()
+    def _queue_changed(self) -> None:
+        self.panel._refresh_queue()
+
+
 class JobsPanel(QWidget):
-    """Follows one runner's signals; everything here runs on the GUI thread."""
+    """Follows the runners' signals; everything here runs on the GUI thread.
+
+    The first runner (the GPU's) has the big line: title, progress bar, cancel button, time
+    left and, for a training, the loss curve. Runners added with :meth:`add_runner` show a
+    running job as a line in the queue list, and all their finished jobs under Done.
+    """
 
     def __init__(self, runner: BaseRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,11 +282,14 @@ class JobsPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.curve = LossCurve()
+        self.curve.hide()  # only a job that reports a loss (a training) shows it
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_current)
         self.queue_list = QListWidget()
         self.queue_list.setMaximumHeight(64)
+        self.queue_list.setSelectionMode(QListWidget.ExtendedSelection)
+        self.queue_list.itemSelectionChanged.connect(self._update_remove_button)
         self.remove_button = QPushButton("Remove from queue")
         self.remove_button.clicked.connect(self.remove_selected)
         self.history_list = QListWidget()
@@ -152,6 +304,7 @@ class JobsPanel(QWidget):
         left.addLayout(row)
         left.addWidget(self.status)
         left.addWidget(self.curve, 1)
+        left.addStretch(0)  # keeps the lines at the top while the curve is hidden
         right = QVBoxLayout()
         queue_row = QHBoxLayout()
         queue_row.addWidget(QLabel("Waiting:"))
@@ -165,14 +318,24 @@ class JobsPanel(QWidget):
         layout.addLayout(left, 3)
         layout.addLayout(right, 2)
         self._curve_job: int | None = None
+        self._watches: list[_RunnerWatch] = []
+        self.add_runner(runner)
 
-        runner.started.connect(self._on_started)
-        runner.progress.connect(self._on_progress)
-        runner.finished.connect(self._on_done)
-        runner.failed.connect(self._on_done)
-        runner.cancelled.connect(self._on_done)
-        runner.queue_changed.connect(self._refresh_queue)
+    def add_runner(self, runner: BaseRunner, *, kinds: set[str] | None = None) -> None:
+        """Follow another runner too: its finished jobs go under Done, a running one shows
+        in the queue list and can be cancelled there. With ``kinds``, only jobs of those
+        kinds are shown (the others have a window of their own). Adding a runner again only
+        changes its kinds."""
+        for watch in self._watches:
+            if watch.runner is runner:
+                watch.kinds = set(kinds) if kinds is not None else None
+                self._refresh_queue()
+                return
+        self._watches.append(_RunnerWatch(self, runner, set(kinds) if kinds is not None else None))
         self._refresh_queue()
+
+    def runners(self) -> list[BaseRunner]:
+        return [w.runner for w in self._watches]
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(900, 190)
@@ -185,19 +348,68 @@ class JobsPanel(QWidget):
             self.cancel_button.setEnabled(False)
 
     def remove_selected(self) -> None:
+        """Remove the selected queued jobs, and cancel selected running ones, each through
+        the runner it belongs to."""
         for item in self.queue_list.selectedItems():
-            self.runner.cancel(item.data(Qt.UserRole))
+            watch = self._watch_of(item.data(Qt.UserRole))
+            if watch is not None:
+                watch.runner.cancel(item.data(Qt.UserRole))
 
-    def _on_started(self, job_id: int) -> None:
-        job = self.runner.job(job_id)
+    # -- helpers ------------------------------------------------------------------------------
+    def _watch_of(self, job_id: int) -> _RunnerWatch | None:
+        for watch in self._watches:
+            if watch.runner.job(job_id) is not None:
+                return watch
+        return None
+
+    def _is_primary(self, watch: _RunnerWatch) -> bool:
+        return watch.runner is self.runner
+
+    def _running_line(self, job: Job) -> str:
+        parts = [job.title, "running"]
+        progress = _progress_words(job.last_progress)
+        if progress:
+            parts.append(progress)
+        left = time_left_text(job)
+        if left:
+            parts.append(left)
+        return " · ".join(parts)
+
+    def _queued_line(self, job: Job) -> str:
+        left = time_left_text(job)
+        return f"{job.title} · {left}" if left else job.title
+
+    def _show_curve(self, visible: bool) -> None:
+        self.curve.setVisible(visible)
+
+    # -- slots ----------------------------------------------------------------------------
+    def _on_started(self, watch: _RunnerWatch, job_id: int) -> None:
+        job = watch.runner.job(job_id)
+        if not self._is_primary(watch):
+            self._refresh_queue()
+            return
         self.title.setText(job.title if job else "Working…")
         self.bar.setRange(0, 0)  # busy until the first report says how far
         self.bar.setFormat("")
-        self.status.setText("Starting…")
+        parts = ["Starting…"]
+        left = time_left_text(job) if job else ""
+        if left:
+            parts.append(left)
+        self.status.setText(" · ".join(parts))
         self.cancel_button.setEnabled(True)
+        if job is not None and job.kind == "train":
+            self._curve_job = job_id
+            self.curve.clear()
+            self._show_curve(True)
+        else:
+            self._show_curve(False)
 
-    def _on_progress(self, job_id: int, p: Progress) -> None:
-        job = self.runner.job(job_id)
+    def _on_progress(self, watch: _RunnerWatch, job_id: int, p: Progress) -> None:
+        job = watch.runner.job(job_id)
+        if not self._is_primary(watch):
+            if watch.follows(job):
+                self._update_running_line(job)
+            return
         if p.total > 0:
             self.bar.setRange(0, p.total)
             self.bar.setValue(min(p.step, p.total))
@@ -205,26 +417,30 @@ class JobsPanel(QWidget):
         parts = [p.stage.capitalize()]
         if p.message:
             parts.append(p.message)
-        left = job.seconds_left() if job else None
-        if left is not None:
-            parts.append(f"about {format_duration(left)} left")
+        left = time_left_text(job) if job else ""
+        if left:
+            parts.append(left)
         if p.loss is not None:
-            parts.append(f"loss {p.loss:.4f}")
-            # the last training's curve stays up while restores (which have no loss) run
+            parts.append(f"loss {format_loss(p.loss)}")
             if job_id != self._curve_job:
                 self._curve_job = job_id
                 self.curve.clear()
+            self._show_curve(True)
             self.curve.add_point(p.step, p.loss)
         self.status.setText(" · ".join(parts))
 
-    def _on_done(self, job_id: int, *_: object) -> None:
-        job = self.runner.job(job_id)
+    def _on_done(self, watch: _RunnerWatch, job_id: int) -> None:
+        job = watch.runner.job(job_id)
         if job is None:
             return
-        item = QListWidgetItem(outcome_text(job))
-        if job.state is JobState.FAILED:
-            item.setForeground(QColor(190, 30, 30))
-        self.history_list.insertItem(0, item)
+        if watch.follows(job):
+            item = QListWidgetItem(outcome_text(job))
+            if job.state is JobState.FAILED:
+                item.setForeground(QColor(190, 30, 30))
+            self.history_list.insertItem(0, item)
+        if not self._is_primary(watch):
+            self._refresh_queue()
+            return
         if self.runner.current() is None:
             self.title.setText(outcome_text(job))
             self.bar.setRange(0, 1)
@@ -232,11 +448,39 @@ class JobsPanel(QWidget):
             self.bar.setFormat("")
             self.status.setText("")
             self.cancel_button.setEnabled(False)
+            self._show_curve(False)  # idle: the points stay for the next look, not on screen
+
+    def _update_running_line(self, job: Job) -> None:
+        for i in range(self.queue_list.count()):
+            item = self.queue_list.item(i)
+            if item.data(Qt.UserRole) == job.id:
+                item.setText(self._running_line(job))
+                return
+        self._refresh_queue()
 
     def _refresh_queue(self) -> None:
+        selected = {item.data(Qt.UserRole) for item in self.queue_list.selectedItems()}
         self.queue_list.clear()
-        for job in self.runner.queued():
-            item = QListWidgetItem(job.title)
-            item.setData(Qt.UserRole, job.id)
+        lines: list[tuple[int, str, bool]] = []
+        # the other runners' running jobs first: the GPU's has the big line on the left
+        for watch in self._watches:
+            job = watch.runner.current()
+            if not self._is_primary(watch) and watch.follows(job):
+                lines.append((job.id, self._running_line(job), True))
+        for watch in self._watches:
+            for job in watch.runner.queued():
+                if watch.follows(job):
+                    lines.append((job.id, self._queued_line(job), False))
+        for job_id, text, running in lines:
+            item = QListWidgetItem(text)
+            item.setData(Qt.UserRole, job_id)
+            item.setData(Qt.UserRole + 1, running)
             self.queue_list.addItem(item)
-        self.remove_button.setEnabled(bool(self.runner.queued()))
+            item.setSelected(job_id in selected)
+        self._update_remove_button()
+
+    def _update_remove_button(self) -> None:
+        selected = self.queue_list.selectedItems()
+        running = any(item.data(Qt.UserRole + 1) for item in selected)
+        self.remove_button.setText("Cancel selected" if running else "Remove from queue")
+        self.remove_button.setEnabled(self.queue_list.count() > 0)

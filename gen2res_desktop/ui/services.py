@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from gen2res_desktop.core.diffusion import RestoreSettings
-from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.photo import models as photo_models
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -199,3 +199,80 @@ def find_faces(
             scan.faces += len(stored)
         progress(Progress("faces", i + 1, len(photo_ids), f"photo {i + 1} of {len(photo_ids)}"))
     return scan
+
+
+# -- restoring an album in one job -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchPhoto:
+    """One photo of an album restore: whose faces it restores and the crop box, if any."""
+
+    photo_id: int
+    name: str
+    subject: str | None
+    crop: tuple[int, int, int] | None = None
+    faces: bool = True
+
+
+@dataclass
+class BatchResult:
+    subject: str
+    total: int
+    restored: list[Restoration] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # photo name, why
+
+    def summary(self) -> str:
+        done = len(self.restored)
+        text = f"Restored {done} of {self.total} photo{'s' if self.total != 1 else ''} for {self.subject}."
+        if self.failed:
+            text += " Not restored:\n" + "\n".join(f"• {n}: {why}" for n, why in self.failed)
+        return text
+
+
+def restore_batch(
+    lib: Library,
+    photos: Sequence[BatchPhoto],
+    *,
+    subject: str,
+    settings: RestoreSettings,
+    device: str | None = None,
+    repair: RepairSettings | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> BatchResult:
+    """Restore photos one after another as one job; a photo that fails is noted and the
+    others go on. A cancel stops the batch; the photos restored before it are kept."""
+    cancel = cancel or CancelToken()
+    result = BatchResult(subject=subject, total=len(photos))
+    for i, photo in enumerate(photos):
+        cancel.check()
+
+        def report(p: Progress, i: int = i, name: str = photo.name) -> None:
+            words = f": {p.message}" if p.message else ""
+            progress(
+                Progress("batch", i, len(photos), f"Photo {i + 1} of {len(photos)}, {name}{words}")
+            )
+
+        try:
+            restored = restore_library_photo(
+                lib,
+                photo.photo_id,
+                subject=photo.subject if photo.faces else None,
+                settings=settings,
+                device=device,
+                crop=photo.crop,
+                repair=repair,
+                faces=photo.faces,
+                progress=report,
+                cancel=cancel,
+            )
+        except Cancelled:
+            raise
+        except Gen2ResError as e:
+            log.warning("album restore, %s: %s", photo.name, e)
+            result.failed.append((photo.name, str(e)))
+        else:
+            result.restored.append(restored)
+        progress(Progress("batch", i + 1, len(photos), f"Photo {i + 1} of {len(photos)} done"))
+    return result

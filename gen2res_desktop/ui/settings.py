@@ -53,6 +53,9 @@ class AppSettings:
     steps: int = 0  # 0: the engine's default for the device
     find_faces: bool = True  # look for faces (and whose they are) after each import
     welcome_done: bool = False
+    # time this computer's steps once at start, for the estimates before long jobs (not
+    # saved: tests and scripted runs turn it off)
+    measure_speed: bool = True
 
     @classmethod
     def load(cls) -> AppSettings:

@@ -1,5 +1,9 @@
 """The sidebar: All photos, People, Pets (one row per subject), Unsorted, Restorations.
 
+"People" is itself a view (every face, grouped by whose it is) as well as the heading of
+the person subjects, so the faces overview sits between "All photos" and the subjects
+without a second row of the same name. "Pets" stays a plain heading.
+
 Photos dragged from the grid onto a subject row are tagged to it; files dragged in from
 outside are imported.
 """
@@ -22,7 +26,8 @@ VIEW_ROLE = Qt.UserRole + 10
 
 @dataclass(frozen=True)
 class View:
-    """What the grid shows: ``all``, ``unsorted``, ``restorations`` or one ``subject``."""
+    """What the window shows: ``all``, ``unsorted``, ``restorations`` or one ``subject`` in
+    the grid, or ``people`` (the faces overview)."""
 
     kind: str
     subject: str | None = None
@@ -34,12 +39,14 @@ class View:
     def from_key(cls, key: str) -> View:
         if key.startswith("subject:"):
             return cls("subject", key.removeprefix("subject:"))
-        if key in ("all", "unsorted", "restorations"):
+        if key in VIEW_KINDS:
             return cls(key)
         return cls("all")
 
 
-ALL, UNSORTED, RESTORATIONS = View("all"), View("unsorted"), View("restorations")
+# the views without a subject, by the kind that is also their key
+VIEW_KINDS = ("all", "people", "unsorted", "restorations")
+ALL, PEOPLE, UNSORTED, RESTORATIONS = (View(kind) for kind in VIEW_KINDS)
 
 
 def subject_label(s: Subject) -> str:
@@ -62,7 +69,8 @@ class Sidebar(QTreeWidget):
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.setMinimumWidth(190)
         self._all = self._top("All photos", ALL)
-        self._people = self._top("People", None)
+        self._people = self._top("People", PEOPLE)
+        self._people.setToolTip(0, "Everyone's faces, grouped by who they are")
         self._pets = self._top("Pets", None)
         self._unsorted = self._top("Unsorted", UNSORTED)
         self._restorations = self._top("Restorations", RESTORATIONS)

@@ -46,6 +46,15 @@ log = logging.getLogger(__name__)
 # cross-thread signals a second would only flood the event loop.
 PROGRESS_INTERVAL_S = 0.05
 
+# No time-left estimate before this many steps after a stage's first report, and this much
+# time between them: the first report of a training comes after loading the models, and a
+# pace measured over one step is noise (it once promised "0 s left" at step 1 of 1000).
+MIN_ETA_STEPS = 3
+MIN_ETA_SECONDS = 3.0
+
+# the clock behind every time a job records; tests replace it to make time stand still
+clock = time.monotonic
+
 _ids = itertools.count(1)
 
 
@@ -72,18 +81,64 @@ class Job:
     stage_started_at: float | None = None
     result: Any = None
     error: str | None = None
+    # said after "cancelled." in the outcome (e.g. what a cancel threw away); set by whoever
+    # submits the job, which knows what the work keeps and what it loses
+    cancel_note: str = ""
+    # an up-front guess of the whole job's duration in seconds, shown until a pace is measured
+    estimate_s: float | None = None
+    last_progress_at: float | None = None
+    stages_seen: int = 0  # how many stages the job has reported so far
+    # (time, step) of the first report in the current stage and count: the pace is measured
+    # from there, so time spent before it (loading models) does not count as a step
+    _anchor: tuple[float, int] | None = field(default=None, init=False, repr=False)
 
     @property
     def done(self) -> bool:
         return self.state in (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED)
 
-    def seconds_left(self) -> float | None:
-        """Estimate from the current stage's pace; None until one step is done."""
-        p = self.last_progress
-        if p is None or not p.step or self.stage_started_at is None or p.total <= 0:
+    def note_progress(self, p: Progress, now: float | None = None) -> None:
+        """Record a report; a new stage, a new total or a step going back restarts the pace."""
+        now = clock() if now is None else now
+        last = self.last_progress
+        if last is None or last.stage != p.stage:
+            self.stage_started_at = now
+            self.stages_seen += 1
+            self._anchor = (now, p.step)
+        elif p.total != last.total or p.step < last.step:
+            self._anchor = (now, p.step)
+        self.last_progress = p
+        self.last_progress_at = now
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Time left in the current stage at its measured pace, or None without evidence.
+
+        None when the stage has no known total, has ended, or has not yet gone
+        ``MIN_ETA_STEPS`` steps over ``MIN_ETA_SECONDS`` since its first report. Never 0
+        while steps remain: at least one second.
+        """
+        p, anchor, last_at = self.last_progress, self._anchor, self.last_progress_at
+        if p is None or anchor is None or last_at is None or p.total <= 0 or p.step >= p.total:
             return None
-        elapsed = time.monotonic() - self.stage_started_at
-        return elapsed / p.step * max(p.total - p.step, 0)
+        t0, s0 = anchor
+        steps, elapsed = p.step - s0, last_at - t0
+        if steps < MIN_ETA_STEPS or elapsed < MIN_ETA_SECONDS:
+            return None
+        now = clock() if now is None else now
+        left = (p.total - p.step) * elapsed / steps - max(now - last_at, 0.0)
+        if left <= 0:
+            return None  # slower than its pace said: no honest number to give
+        return max(left, 1.0)
+
+    def estimated_seconds_left(self, now: float | None = None) -> float | None:
+        """What is left of the up-front ``estimate_s``: all of it while queued, None once
+        the estimate has run out (or when there is none)."""
+        if self.estimate_s is None:
+            return None
+        if self.state is JobState.QUEUED or self.started_at is None:
+            return self.estimate_s
+        now = clock() if now is None else now
+        left = self.estimate_s - (now - self.started_at)
+        return left if left > 0 else None
 
 
 def describe_error(exc: BaseException) -> str:
@@ -164,6 +219,10 @@ class BaseRunner(QObject):
     def queued(self) -> list[Job]:
         return list(self._queue)
 
+    def pending(self) -> list[Job]:
+        """The running job, if any, then the queued ones: what quitting now would stop."""
+        return ([self._current] if self._current is not None else []) + list(self._queue)
+
     def history(self) -> list[Job]:
         return list(self._history)
 
@@ -191,17 +250,17 @@ class BaseRunner(QObject):
             self._current.cancel_token.cancel()
 
     def cancel_all(self) -> None:
-        for j in list(self._queue):
-            self.cancel(j.id)
+        """Stop everything: each queued job is settled as cancelled at once (it emits
+        ``cancelled`` and goes to the history, it never just vanishes); the running one is
+        asked to stop at its next step and emits ``cancelled`` when it has."""
         if self._current is not None:
             self._current.cancel_token.cancel()
+        for j in list(self._queue):
+            self.cancel(j.id)
 
     # -- internals ------------------------------------------------------------------------
     def _on_progress(self, job: Job, p: Progress) -> None:
-        last = job.last_progress
-        if last is None or last.stage != p.stage:
-            job.stage_started_at = time.monotonic()
-        job.last_progress = p
+        job.note_progress(p)
         self.progress.emit(job.id, p)
 
     def _settle(self, job: Job, outcome: str, value: Any) -> None:
@@ -222,7 +281,7 @@ class BaseRunner(QObject):
     def _begin(self, job: Job) -> None:
         self._current = job
         job.state = JobState.RUNNING
-        job.started_at = job.stage_started_at = time.monotonic()
+        job.started_at = job.stage_started_at = clock()
         log.info("job %d started: %s", job.id, job.title)
         self.started.emit(job.id)
         self.queue_changed.emit()

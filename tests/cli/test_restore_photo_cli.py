@@ -241,7 +241,8 @@ def eileen(gen2res_home, tmp_path, astronaut, monkeypatch):
     }
     swap["face"] = swap["cameraman"]
     prior = SimpleNamespace(resolution=128, info=SimpleNamespace(name="face"))
-    monkeypatch.setattr(whole.PriorCache, "get", lambda self, name: prior)
+    monkeypatch.setattr(whole.PriorCache, "for_subject", lambda self, subject: prior)
+    monkeypatch.setattr(whole.PriorCache, "for_plan", lambda self, plan, base: prior)
     monkeypatch.setattr(
         whole, "restore_crop", lambda prior, crop, *a, **k: swap["face"](crop.size[0])
     )

@@ -192,8 +192,9 @@ def test_names_replace_remove_and_cache(model_files, registry):
     registry.remove("up")
     with pytest.raises(Gen2ResError, match=r"No photo model named 'up' .*installed: noise, scunet"):
         cache.load("up")
-    with pytest.raises(Gen2ResError, match="gen2res models download lama"):
+    with pytest.raises(Gen2ResError, match="Download it in Models") as e:
         registry.get("lama")
+    assert "gen2res models download lama" in e.value.cli_text()
 
 
 def test_a_changed_installed_file_is_refused(model_files, registry):

@@ -97,15 +97,18 @@ def test_restorer_returning_a_wrong_size_is_a_bug_not_a_result(pair, pair_region
 
 
 def test_cat_as_a_person_says_no_face_and_what_to_do():
-    with pytest.raises(Gen2ResError, match=r"No face found in chelsea\.png.*--crop X,Y,SIZE"):
+    with pytest.raises(Gen2ResError, match=r"No face found in chelsea\.png.*crop box") as e:
         find_regions(
             Image.fromarray(data.chelsea()), kind="person", resolution=R, name="chelsea.png"
         )
+    assert "Set crop box" in str(e.value) and "--" not in str(e.value)
+    assert "--crop X,Y,SIZE" in e.value.cli_text()
 
 
 def test_cat_without_a_crop_asks_for_one():
-    with pytest.raises(Gen2ResError, match="--crop"):
+    with pytest.raises(Gen2ResError, match="crop box around the cat's head") as e:
         find_regions(Image.fromarray(data.chelsea()), kind="cat", resolution=R)
+    assert "--crop" in e.value.cli_text()
 
 
 def test_cat_with_a_crop_is_restored_in_place():
@@ -143,8 +146,9 @@ def test_face_cut_by_the_border_is_refused():
         score=face.score,
     )
     assert "cut by the photo's border" in face_problem(shifted, (cut.shape[1], cut.shape[0]))
-    with pytest.raises(Gen2ResError, match="cut by the photo's border.*--crop"):
+    with pytest.raises(Gen2ResError, match="cut by the photo's border.*crop box") as e:
         find_regions(Image.fromarray(cut), kind="person", resolution=R, faces=[shifted])
+    assert "--" not in str(e.value) and "--crop X,Y,SIZE" in e.value.cli_text()
     assert face_problem(face, (512, 512)) is None
 
 

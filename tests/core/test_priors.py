@@ -147,3 +147,21 @@ def test_download_cancel_then_offline_message(gen2res_home, hub_repo, online):
     with pytest.raises(Gen2ResError, match="not reachable"):
         download_prior("org/tiny", home=gen2res_home, endpoint="http://127.0.0.1:9")
     assert PriorRegistry(gen2res_home).list() == []
+
+
+def test_priors_are_found_by_kind_with_the_chosen_one_first(tiny_registry, tiny_prior_dir):
+    from gen2res_desktop.core.errors import Gen2ResError
+
+    # no prior is named "face": the face-kind prior stands in for it
+    assert tiny_registry.for_kind("face").name == "tiny"
+    assert tiny_registry.for_kind("face", "face").name == "tiny"
+    tiny_registry.import_folder(tiny_prior_dir, "face", "face")
+    assert tiny_registry.for_kind("face").name == "face"  # the one named like its kind
+    assert tiny_registry.for_kind("face", "tiny").name == "tiny"  # the subject's choice
+    with pytest.raises(Gen2ResError, match="No dog prior is installed") as e:
+        tiny_registry.for_kind("dog")
+    assert "in Models" in str(e.value) and "gen2res models download" in e.value.cli_text()
+    # a chosen prior that is damaged says so; it is not swapped for another
+    (tiny_registry.root / "tiny" / "unet" / "config.json").write_text("{")
+    with pytest.raises(Gen2ResError, match="tiny"):
+        tiny_registry.for_kind("face", "tiny")

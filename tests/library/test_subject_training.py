@@ -52,7 +52,7 @@ def test_too_few_reference_photos(lib, rose):
 def test_unknown_prior_is_explained(lib, rose):
     lib.add_subject("Nobi", "cat")
     lib.tag([p.id for p in lib.list_photos(subject="Rex", role="reference")], "Nobi", "reference")
-    with pytest.raises(Gen2ResError, match="No prior named 'cat' is installed"):
+    with pytest.raises(Gen2ResError, match="The prior 'cat' is not installed, nor any other cat"):
         train_subject(lib, "Nobi", OPTIONS, device="cpu")
 
 

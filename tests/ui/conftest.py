@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -11,6 +12,8 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
+
+FLAG = re.compile(r"(?<![\w-])--[a-z]")
 
 
 @pytest.fixture(autouse=True)
@@ -82,8 +85,19 @@ def make_window(qtbot, library):
         kwargs.setdefault("runner", SyncJobRunner())
         kwargs.setdefault("io_runner", SyncJobRunner())
         kwargs.setdefault("download_runner", SyncJobRunner())
-        kwargs.setdefault("settings", AppSettings(steps=1, find_faces=False, welcome_done=True))
+        kwargs.setdefault(
+            "settings",
+            AppSettings(steps=1, find_faces=False, welcome_done=True, measure_speed=False),
+        )
         window = MainWindow(library, **kwargs)
+        shown = window.notify
+
+        def notify(title, text, *, error=False):
+            # every message a test provokes is checked as a user would read it
+            assert not FLAG.search(text), f"a window names a command-line flag: {text}"
+            shown(title, text, error=error)
+
+        window.notify = notify
         window.ask = lambda title, question: True
         window.choose = lambda title, question, choices: 0  # the first choice
         qtbot.addWidget(window)

@@ -8,7 +8,9 @@ Run under Xvfb with Qt's xcb plugin, so the windows are real X11 windows:
 It builds a library in a temporary folder (an "old" degraded print of skimage's astronaut
 to restore, five reference photos of her, a cat and two other photos), trains the
 subject's adapter and restores the old print through the main window's own actions and
-job runner, then saves ``main.png`` and ``compare.png``. The README's shots used the prior
+job runner, then saves ``main.png`` and ``compare.png``; it then shows the People view
+(``people.png``) and restores Eileen's whole album with Restore all (``restore_all.png``,
+the screen with the summary). The README's shots used the prior
 made by ``train_demo_prior.py`` (beside this file) and ``--train-steps 10``; without
 ``--prior`` the tiny random test prior is used, which shows the interface but restores
 nothing. ``--library`` retakes the shots of a library an earlier run left behind.
@@ -28,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_PRINT = "eileen_1962_scan.jpg"
+SECOND_PRINT = "eileen_1964_print.jpg"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -72,6 +75,9 @@ def build_photos(folder: Path) -> dict[str, list[Path]]:
     path = folder / OLD_PRINT
     old_print(astronaut).save(path, quality=90)
     out["restore"].append(path)
+    path = folder / SECOND_PRINT
+    old_print(ImageOps.mirror(astronaut).rotate(3), seed=1).save(path, quality=90)
+    out["album"] = [path]
     path = folder / "nobi.jpg"
     Image.fromarray(data.chelsea()).save(path, quality=92)
     out["cat"].append(path)
@@ -99,23 +105,25 @@ def build_library(app, window, library, args, tmp: Path) -> None:
     from gen2res_desktop.core.training import TrainOptions
 
     photos = build_photos(tmp / "shoebox")
-    window.create_subject("Eileen", "person", "face")
-    window.create_subject("Nobi", "cat", "face")
-    window.import_paths(photos["reference"], subject="Eileen", role="reference")
+    window.subjects.create_subject("Eileen", "person", "face")
+    window.subjects.create_subject("Nobi", "cat", "face")
+    window.imports.import_paths(photos["reference"], subject="Eileen", role="reference")
     wait_idle(app, window)
-    window.import_paths(photos["restore"], subject="Eileen", role="restore")
+    window.imports.import_paths(photos["restore"], subject="Eileen", role="restore")
     wait_idle(app, window)
-    window.import_paths(photos["cat"], subject="Nobi", role="restore")
+    window.imports.import_paths(photos["album"], subject="Eileen", role="restore")
     wait_idle(app, window)
-    window.import_paths(photos["other"])
+    window.imports.import_paths(photos["cat"], subject="Nobi", role="restore")
     wait_idle(app, window)
-    if window.last_summary is not None:
-        window.last_summary.close()
+    window.imports.import_paths(photos["other"])
+    wait_idle(app, window)
+    if window.imports.last_summary is not None:
+        window.imports.last_summary.close()
     options = TrainOptions(steps=args.train_steps, batch_size=2, rank=4, alpha=4.0)
-    window.start_training("Eileen", options)
+    window.subjects.start_training("Eileen", options)
     wait_idle(app, window)
     old = next(p for p in library.list_photos() if p.original_name == OLD_PRINT)
-    window.restore_photos([old.id])
+    window.restore.restore_photos([old.id])
     wait_idle(app, window)
 
 
@@ -148,7 +156,7 @@ def main() -> int:
     from gen2res_desktop.ui.compare import CompareWindow
     from gen2res_desktop.ui.main_window import MainWindow
     from gen2res_desktop.ui.settings import AppSettings
-    from gen2res_desktop.ui.sidebar import View
+    from gen2res_desktop.ui.sidebar import PEOPLE, View
 
     _apply_look(app)
     if args.library is None:
@@ -160,7 +168,7 @@ def main() -> int:
         PriorRegistry(home).import_folder(prior_dir, "face", "face")
 
     library = Library.open(home)
-    settings = AppSettings(steps=0, find_faces=True, welcome_done=True)
+    settings = AppSettings(steps=0, find_faces=True, welcome_done=True, measure_speed=True)
     window = MainWindow(library, settings=settings)
     window.ask = lambda title, question: True
     window.resize(1440, 900)
@@ -174,7 +182,7 @@ def main() -> int:
         return 1
 
     window.sidebar.select_view(View("subject", "Eileen"))
-    window.select_rows([window.model.row_of(("photo", old.id))])
+    window.views.select_rows([window.model.row_of(("photo", old.id))])
     end = time.monotonic() + 30
     while window.loader.pending() and time.monotonic() < end:
         app.processEvents()
@@ -182,7 +190,7 @@ def main() -> int:
     wait_idle(app, window)
     window.grab().save(str(args.out / "main.png"))
 
-    compare = window.open_compare(restorations[0].id)
+    compare = window.windows.open_compare(restorations[0].id)
     assert isinstance(compare, CompareWindow)
     compare.resize(1200, 820)
     compare.set_mode(CompareWindow.SPLIT)
@@ -201,8 +209,23 @@ def main() -> int:
     compare.set_mode(CompareWindow.SIDE_BY_SIDE)
     wait_idle(app, window)
     compare.grab().save(str(tmp / "compare-side-by-side.png"))
-    print(f"saved {args.out / 'main.png'} and {args.out / 'compare.png'}; scratch in {tmp}")
     compare.close()
+
+    window.sidebar.select_view(PEOPLE)
+    wait_idle(app, window)
+    window.grab().save(str(args.out / "people.png"))
+
+    window.sidebar.select_view(View("subject", "Eileen"))
+    window.restore.restore_all("Eileen")
+    wait_idle(app, window)
+    box = window.restore.last_summary
+    if box is not None:
+        box.move(window.geometry().center() - box.rect().center())
+    wait_idle(app, window)
+    app.primaryScreen().grabWindow(0).copy(window.frameGeometry()).save(
+        str(args.out / "restore_all.png")
+    )
+    print(f"saved main, compare, people and restore_all in {args.out}; scratch in {tmp}")
     window.close()
     library.close()
     return 0

@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QPointF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from gen2res_desktop.library.models import FaceScores, Restoration
-from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, SplitView
+from gen2res_desktop.ui.compare import (
+    CompareInfo,
+    CompareWindow,
+    SplitView,
+    face_scores_warnings,
+)
 from gen2res_desktop.ui.details import DetailsPanel, restoration_label, restoration_warnings
 
 RED, BLUE = QColor(220, 20, 20), QColor(20, 20, 220)
@@ -195,10 +200,11 @@ def test_a_restore_that_looks_less_like_the_subject_is_flagged(qtbot):
         " · not decided"
     )
     warnings = restoration_warnings(r)
-    assert len(warnings) == 2
-    assert "looks less like Rose than the damaged photo did (0.42 against 0.61)" in warnings[0]
-    assert "more reference photos of Rose" in warnings[0] and "lower strength" in warnings[0]
-    assert "under the same-person line (0.5)" in warnings[1]
+    assert warnings == [
+        "The restored face looks less like Rose than the damaged photo did (0.42 against 0.61).",
+        "The restored face may not look like Rose (likeness 0.42, under 0.5): try more "
+        "reference photos of Rose, training longer, or a lower strength.",
+    ]  # what to try is said once
     assert not any("--" in w for w in warnings)  # no command-line flags in the app
 
     info = CompareInfo(
@@ -213,7 +219,72 @@ def test_a_restore_that_looks_less_like_the_subject_is_flagged(qtbot):
     # better than the damaged photo but still under the line: only that is flagged
     r = _restoration({"faces": [_face(**{**LOST, "identity_before": 0.3})]}, [0.42])
     (warning,) = restoration_warnings(r)
-    assert "under the same-person line" in warning
+    assert "may not look like Rose (likeness 0.42, under 0.5)" in warning
+
+    # less alike than the damaged photo but above the line: what to try comes with it
+    r = _restoration({"faces": [_face(**{**LOST, "identity": 0.55})]}, [0.55])
+    (warning,) = restoration_warnings(r)
+    assert "(0.55 against 0.61). Try more reference photos of Rose" in warning
+
+
+def test_a_face_under_the_same_person_line_is_flagged_in_plain_words(qtbot):
+    # no damaged-face score to compare with: only the line can flag it
+    scores = (
+        FaceScores(1, "Grandma", identity=0.42, faithfulness=0.8, references=5),
+        FaceScores(2, "Grandpa", identity=0.72, faithfulness=0.8, references=5),
+    )
+    assert face_scores_warnings(scores) == [
+        "Face 1 may not look like Grandma (likeness 0.42, under 0.5): try more reference "
+        "photos of Grandma, training longer, or a lower strength."
+    ]
+    # 0.496 shows as 0.50: at the line, not under it, as the label says
+    assert face_scores_warnings((FaceScores(1, "Grandma", identity=0.496),)) == []
+    assert face_scores_warnings((FaceScores(1, None, identity=0.3),)) == [
+        "The restored face may not look like the person (likeness 0.30, under 0.5): try more "
+        "reference photos of the person, training longer, or a lower strength."
+    ]
+    # the details panel and the compare window say the same
+    face = _face(subject="Grandma", identity=0.42, faithfulness=0.8, references=5)
+    r = _restoration({"faces": [face]}, [0.42], subject="Grandma")
+    (warning,) = restoration_warnings(r)
+    assert warning.startswith("The restored face may not look like Grandma (likeness 0.42")
+    win = CompareWindow(
+        solid(RED), solid(BLUE), CompareInfo(adapter="Grandma", scores=tuple(r.face_scores))
+    )
+    qtbot.addWidget(win)
+    win.show()
+    assert win.warning_label.isVisible() and win.warning_label.text() == warning
+    for text in (warning, win.warning_label.text()):
+        assert "--" not in text and "same-person" not in text and "recogniser" not in text
+
+
+def test_close_button_escape_and_ctrl_w_close_the_compare_window(qtbot):
+    def open_window() -> CompareWindow:
+        win = CompareWindow(solid(RED), solid(BLUE), CompareInfo())
+        win.setAttribute(Qt.WA_DeleteOnClose, False)  # qtbot closes and deletes it
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        win.activateWindow()  # shortcuts only fire in the active window
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+        return win
+
+    win = open_window()
+    assert win.close_button is not None and win.close_button.isVisible()
+    assert win.close_button.text() == "Close"
+    qtbot.mouseClick(win.close_button, Qt.LeftButton)
+    assert not win.isVisible()
+
+    win = open_window()
+    qtbot.keyClick(win.split, Qt.Key_Escape)
+    assert not win.isVisible()
+
+    win = open_window()
+    win.set_mode(CompareWindow.SPLIT)
+    win.split.setFocus()
+    qtbot.keyClick(win.split, Qt.Key_W, Qt.ControlModifier)
+    assert not win.isVisible()
+    assert QKeySequence(Qt.CTRL | Qt.Key_W) in win.action_close.shortcuts()
 
 
 def test_several_faces_no_references_and_pets_read_sensibly():

@@ -29,12 +29,12 @@ def scratched_file(tmp_path, astronaut):
 
 
 def open_editor(qtbot, window, path):
-    window.import_paths([path])
+    window.imports.import_paths([path])
     window.sidebar.select_view(View("all"))
     pid = window.library.list_photos()[0].id
-    window.select_rows([window.model.row_of(("photo", pid))])
-    window.action_damage_map.trigger()
-    editor = window.damage_editor
+    window.views.select_rows([window.model.row_of(("photo", pid))])
+    window.windows.action_damage_map.trigger()
+    editor = window.windows.damage_editor
     assert editor is not None and editor.photo_id == pid
     qtbot.waitExposed(editor)
     return editor, pid
@@ -112,8 +112,8 @@ def test_paint_erase_undo_save_and_back_to_automatic(qtbot, make_window, scratch
     assert np.array_equal(lib.photo_damage_map(pid), edited)
 
     # opening again shows the painted map, without detecting
-    assert window.damage_editor is None
-    editor = window.edit_damage_map(pid)
+    assert window.windows.damage_editor is None
+    editor = window.windows.edit_damage_map(pid)
     qtbot.waitExposed(editor)
     assert editor.source == "painted" and np.array_equal(editor.mask(), edited)
     assert "your painted map" in editor.status.text()
@@ -157,10 +157,10 @@ def test_detection_runs_off_the_gui_thread(qtbot, make_window, tmp_path, astrona
     cv2.line(big, (100, 100), (1400, 1000), (250, 250, 250), 4)
     path = tmp_path / "big.jpg"
     Image.fromarray(big).save(path, quality=92)
-    window.import_paths([path])
+    window.imports.import_paths([path])
     qtbot.waitUntil(lambda: not window.io_runner.is_busy(), timeout=20_000)
     pid = window.library.list_photos()[0].id
-    editor = window.edit_damage_map(pid)
+    editor = window.windows.edit_damage_map(pid)
     # the window is back at once; the detector works on the runner's thread
     assert editor.detecting() and not editor.save_button.isEnabled()
     assert not editor.can_paint() and editor.progress.isVisible()

@@ -16,8 +16,8 @@ from gen2res_desktop.core.photo import models as photo_models
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
+from gen2res_desktop.ui.controllers.restore import REPAIR_ONLY
 from gen2res_desktop.ui.damage_editor import mask_to_overlay
-from gen2res_desktop.ui.main_window import REPAIR_ONLY
 from gen2res_desktop.ui.models_dialog import format_bytes
 from gen2res_desktop.ui.restore_options import RestoreOptionsDialog
 from gen2res_desktop.ui.services import restore_faces_option, set_restore_faces_option
@@ -45,10 +45,10 @@ def scratched_file(tmp_path, astronaut):
 
 
 def import_one(window, path) -> int:
-    window.import_paths([path])
+    window.imports.import_paths([path])
     window.sidebar.select_view(View("all"))
     pid = window.library.list_photos()[0].id
-    window.select_rows([window.model.row_of(("photo", pid))])
+    window.views.select_rows([window.model.row_of(("photo", pid))])
     return pid
 
 
@@ -65,7 +65,7 @@ def record(runner):
 
 def test_restore_options_round_trip_through_the_library(qtbot, make_window):
     window = make_window()
-    dialog = window.open_restore_options()
+    dialog = window.windows.open_restore_options()
     assert dialog.settings() == RepairSettings() and dialog.faces()
     assert not dialog.hint.isHidden()  # no photo model installed: the built-in methods
     assert "built-in methods are used" in dialog.hint.text()
@@ -120,10 +120,10 @@ def test_restore_options_round_trip_through_the_library(qtbot, make_window):
 
     # the menu and the toolbar reach the dialog
     photos = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Photos")
-    assert window.action_restore_options in photos.actions()
-    assert window.action_damage_map in photos.actions()
+    assert window.windows.action_restore_options in photos.actions()
+    assert window.windows.action_damage_map in photos.actions()
     toolbar = window.findChild(QToolBar, "mainToolbar")
-    assert window.action_restore_options in toolbar.actions()
+    assert window.windows.action_restore_options in toolbar.actions()
 
 
 # -- one-click restore ----------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_restore_with_faces_off_repairs_the_photo_and_compare_shows_the_map(
     window.ask = lambda title, q: asked.append(q) or True
     window.choose = lambda title, q, choices: asked.append(q) or 0
     events = record(window.runner)
-    [job_id] = window.restore_selected()
+    [job_id] = window.restore.restore_selected()
     assert asked == []  # no subject, no face, no question: the photo is repaired only
     assert events[-1][0] == "finished", events[-1]
     assert window.runner.job(job_id).title == "Repair scratched.png"
@@ -159,7 +159,7 @@ def test_restore_with_faces_off_repairs_the_photo_and_compare_shows_the_map(
     assert diff[line].mean() > 40  # the bright scratch was filled in
     assert diff[line].mean() > 4 * diff[~line].mean()
 
-    compare = window.open_compare(r.id)
+    compare = window.windows.open_compare(r.id)
     qtbot.waitExposed(compare)
     assert compare.info_label.isHidden()  # nothing to say about faces: none regenerated
     repair_line = compare.repair_label.text()
@@ -189,10 +189,10 @@ def test_restore_with_faces_off_repairs_the_photo_and_compare_shows_the_map(
 
     # scratches off: the next restoration has no map, and the toggle says why it is off
     window.library.set_repair_settings(RepairSettings(scratches=False))
-    window.restore_photos([pid], seeds=(1,))
+    window.restore.restore_photos([pid], seeds=(1,))
     second = next(x for x in window.library.list_restorations(pid) if x.seed == 1)
     assert second.damage_map is None
-    compare = window.open_compare(second.id)
+    compare = window.windows.open_compare(second.id)
     assert not compare.action_damage.isEnabled()
     assert "no damage map" in compare.action_damage.toolTip()
     assert "Scratches" not in compare.repair_label.text()
@@ -211,7 +211,7 @@ def test_a_photo_without_a_subject_asks_then_repairs_only(qtbot, make_window, sc
         return REPAIR_ONLY
 
     window.choose = choose
-    [job_id] = window.restore_selected()
+    [job_id] = window.restore.restore_selected()
     assert asked[0][0].startswith("This photo is not tagged to a subject, so the faces")
     assert "Repair photo only" in asked[0][0] and asked[0][1][REPAIR_ONLY] == "Repair photo only"
     job = window.runner.job(job_id)
@@ -303,14 +303,14 @@ def test_photo_models_tab_lists_downloads_imports_and_removes(
     photo_models.PhotoModelRegistry(home).import_file(
         tiny_upscaler(tmp_path), "tiny-x2", licence="MIT"
     )
-    options = window.open_restore_options()
+    options = window.windows.open_restore_options()
     enlarge = [options.enlarge_method.itemData(i) for i in range(options.enlarge_method.count())]
     assert enlarge == [None, "tiny-x2"]
     grain = [options.grain_combo.itemText(i) for i in range(options.grain_combo.count())]
     assert grain == ["Built-in", "Off", "tiny-x2 (cleans up, same size)"]
     assert options.hint.isHidden()  # a photo model is installed
 
-    dialog = window.open_models()
+    dialog = window.windows.open_models()
     tab = dialog.photo_tab
     assert dialog.tabs.tabText(1) == "Photo models"
     assert tab.installed_names() == ["tiny-x2"]
@@ -367,7 +367,7 @@ def test_photo_models_tab_lists_downloads_imports_and_removes(
     options.enlarge_combo.setCurrentIndex(options.enlarge_combo.findData(2))
     options.enlarge_method.setCurrentIndex(options.enlarge_method.findData("tiny-x2"))
     assert options.save()
-    window.open_restore_options()
+    window.windows.open_restore_options()
     dialog.ask = lambda title, q: True
     tab.installed.selectRow(tab.installed_names().index("tiny-x2"))
     assert tab.remove_selected()

@@ -18,11 +18,11 @@ TINY_TRAIN = TrainOptions(steps=4, batch_size=1, rank=2, alpha=2.0, checkpoint_e
 
 
 def import_files(window, paths, subject=None, role=None):
-    window.import_paths(list(paths), subject=subject, role=role)
+    window.imports.import_paths(list(paths), subject=subject, role=role)
 
 
 def setup_rose(window, reference_files):
-    window.create_subject("Rose", "person", "tiny")
+    window.subjects.create_subject("Rose", "person", "tiny")
     import_files(window, reference_files, subject="Rose", role="reference")
 
 
@@ -43,7 +43,7 @@ def test_training_reports_progress_and_completion(qtbot, make_window, reference_
     window.runner.progress.connect(
         lambda j, p: labels.append(window.sidebar.item_for(View("subject", "Rose")).text(0))
     )
-    job_id = window.start_training("Rose", TINY_TRAIN)
+    job_id = window.subjects.start_training("Rose", TINY_TRAIN)
     assert labels[-1] == "Rose (5) · training"  # while it runs
     steps = [e[2] for e in events if e[0] == "progress" and e[1] == "train"]
     assert steps == [1, 2, 3, 4]
@@ -58,10 +58,10 @@ def test_training_reports_progress_and_completion(qtbot, make_window, reference_
 
 def test_training_with_too_few_photos_says_why(qtbot, make_window, reference_files):
     window = make_window()
-    window.create_subject("Rose", "person", "tiny")
+    window.subjects.create_subject("Rose", "person", "tiny")
     import_files(window, reference_files[:2], subject="Rose", role="reference")
     events = record(window.runner)
-    window.start_training("Rose", TINY_TRAIN)
+    window.subjects.start_training("Rose", TINY_TRAIN)
     assert events[-1][0] == "failed" and "at least 5" in events[-1][1]
     assert "at least 5" in window.last_message.text()
 
@@ -74,13 +74,58 @@ def test_cancel_a_training_and_see_the_state(qtbot, make_window, reference_files
     window.runner.progress.connect(
         lambda j, p: window.jobs_panel.cancel_button.click() if p.step == 3 else None
     )
-    job_id = window.start_training("Rose", TrainOptions(steps=50, batch_size=1, rank=2, alpha=2.0))
+    job_id = window.subjects.start_training(
+        "Rose", TrainOptions(steps=50, batch_size=1, rank=2, alpha=2.0)
+    )
     assert events[-1] == ("cancelled", job_id)
     assert window.runner.job(job_id).state is JobState.CANCELLED
     assert max(e[2] for e in events if e[0] == "progress") < 10
-    assert window.jobs_panel.history_list.item(0).text() == "Train Rose: cancelled."
+    # before its first checkpoint nothing is kept, and the panel says so
+    assert window.jobs_panel.history_list.item(0).text() == (
+        "Train Rose: cancelled. It stopped before its first checkpoint, so it starts from "
+        "the beginning next time."
+    )
     assert window.library.latest_adapter("Rose").status == "cancelled"
     assert window.sidebar.item_for(View("subject", "Rose")).text(0) == "Rose (5) · none"
+
+
+def test_a_cancel_after_a_checkpoint_says_where_training_resumes(
+    qtbot, make_window, reference_files
+):
+    window = make_window()
+    setup_rose(window, reference_files)
+    questions = []
+    window.runner.progress.connect(
+        lambda j, p: questions.append(window.jobs.quit_question()) if p.step == 5 else None
+    )
+    window.runner.progress.connect(
+        lambda j, p: window.jobs_panel.cancel_button.click() if p.step == 5 else None
+    )
+    options = TrainOptions(steps=50, batch_size=1, rank=2, alpha=2.0, checkpoint_every=2)
+    job_id = window.subjects.start_training("Rose", options)
+    assert window.runner.job(job_id).state is JobState.CANCELLED
+    text = window.jobs_panel.history_list.item(0).text()
+    assert text.endswith("It continues from step 4 next time.")
+    # the quit dialog said the same before the user chose
+    assert "Train Rose (running). It continues from step 4 next time." in questions[0]
+
+
+def test_quitting_names_the_jobs_that_would_not_run(qtbot, make_window, reference_files):
+    from gen2res_desktop.ui.workers import Job, SyncJobRunner
+
+    window = make_window(runner=SyncJobRunner(autostart=False))
+    setup_rose(window, reference_files)
+    window.subjects.start_training("Rose", TINY_TRAIN)
+    window.jobs.submit(Job("Restore scan.jpg", lambda **_: None, kind="restore"))
+    question = window.jobs.quit_question()
+    assert "Train Rose (waiting): will not run." in question
+    assert "Restore scan.jpg (waiting): will not run." in question
+    answers = []
+    window.ask = lambda title, q: answers.append(q) or False
+    window.show()
+    window.close()
+    assert window.isVisible() and "will not run" in answers[0]  # asked, and staying open
+    window.runner.cancel_all()
 
 
 def test_threaded_training_signals_arrive_on_the_gui_thread(qtbot, make_window, reference_files):
@@ -91,7 +136,7 @@ def test_threaded_training_signals_arrive_on_the_gui_thread(qtbot, make_window, 
     window.runner.progress.connect(lambda j, p: threads.append(QThread.currentThread()))
     window.runner.finished.connect(lambda j, r: threads.append(QThread.currentThread()))
     with qtbot.waitSignal(window.runner.finished, timeout=60_000):
-        window.start_training("Rose", TINY_TRAIN)
+        window.subjects.start_training("Rose", TINY_TRAIN)
     assert threads and all(t is gui for t in threads)
     qtbot.waitUntil(lambda: not window.threads_running(), timeout=5000)
     assert window.library.get_subject("Rose").adapter_state == "ready"
@@ -100,13 +145,13 @@ def test_threaded_training_signals_arrive_on_the_gui_thread(qtbot, make_window, 
 def test_jobs_wait_in_a_visible_queue(qtbot, make_window, reference_files):
     window = make_window(runner=SyncJobRunner(autostart=False))
     setup_rose(window, reference_files)
-    window.start_training("Rose", TINY_TRAIN)
+    window.subjects.start_training("Rose", TINY_TRAIN)
     window.library.add_subject("Max", "person", "tiny")
-    window.start_training("Max", TINY_TRAIN)
+    window.subjects.start_training("Max", TINY_TRAIN)
     queue = window.jobs_panel.queue_list
     assert [queue.item(i).text() for i in range(queue.count())] == ["Train Rose", "Train Max"]
-    assert "2 waiting" in window.queue_label.text()
-    assert window.start_training("Rose", TINY_TRAIN) is None  # no second copy queued
+    assert "2 waiting" in window.jobs.queue_label.text()
+    assert window.subjects.start_training("Rose", TINY_TRAIN) is None  # no second copy queued
 
 
 def test_restore_a_photo_then_compare_keep_and_vary(
@@ -114,7 +159,7 @@ def test_restore_a_photo_then_compare_keep_and_vary(
 ):
     window = make_window()
     setup_rose(window, reference_files)
-    window.start_training("Rose", TINY_TRAIN)
+    window.subjects.start_training("Rose", TINY_TRAIN)
     # a scan of another print of the photo (not the same bytes as a reference)
     scan = tmp_path / "scan.jpg"
     astronaut.save(scan, quality=85)
@@ -122,12 +167,12 @@ def test_restore_a_photo_then_compare_keep_and_vary(
     window.sidebar.select_view(View("subject", "Rose"))
     photo = window.library.list_photos(subject="Rose", role="restore")[0]
     row = window.model.row_of(("photo", photo.id))
-    window.select_rows([row])
+    window.views.select_rows([row])
     asked = []
     window.ask = lambda title, q: asked.append(q) or True
     window.choose = lambda title, q, choices: asked.append(q) or 0
     events = record(window.runner)
-    window.action_restore.trigger()
+    window.restore.action_restore.trigger()
     assert asked == []  # Rose has a ready adapter: no single-photo warning
     assert events[-1][0] == "finished", events[-1]
     assert {e[1] for e in events if e[0] == "progress"} >= {"restore"}
@@ -136,7 +181,7 @@ def test_restore_a_photo_then_compare_keep_and_vary(
     assert window.details.restorations.count() == 1
 
     window.details.compare_button.click()
-    compare = window._compare_windows[-1]
+    compare = window.windows.compare_windows[-1]
     assert isinstance(compare, CompareWindow)
     info = compare.info_label.text()
     assert "Strength 200" in info and "seed 0" in info and "adapter: Rose (4 steps)" in info
@@ -162,10 +207,10 @@ def test_single_photo_mode_asks_first(qtbot, make_window, photo_files):
     window = make_window()
     import_files(window, [photo_files["astronaut"]])
     window.sidebar.select_view(View("all"))
-    window.select_rows([0])
+    window.views.select_rows([0])
     asked = []
     window.choose = lambda title, q, choices: asked.append((q, choices)) or None  # Cancel
-    assert window.restore_selected() == []
+    assert window.restore.restore_selected() == []
     assert "single-photo mode" in asked[0][0] and "longer" in asked[0][0]
     assert asked[0][1] == ("Restore faces (slow)", "Repair photo only")
     assert window.runner.history() == []
@@ -173,7 +218,7 @@ def test_single_photo_mode_asks_first(qtbot, make_window, photo_files):
 
 def test_model_manager_offline_message_and_local_import(qtbot, make_window, tiny_prior_dir):
     window = make_window()
-    dialog = window.open_models()
+    dialog = window.windows.open_models()
     assert dialog.installed_names() == ["tiny"]
     assert dialog.table.item(0, 1).text() == "face"
     assert dialog.table.item(0, 3).text().endswith("KB") or dialog.table.item(0, 3).text().endswith(

@@ -210,7 +210,7 @@ def test_jobs_panel_shows_progress_loss_and_outcome(qtbot):
 def test_loss_curve_paints_a_line(qtbot):
     curve = LossCurve()
     qtbot.addWidget(curve)
-    curve.resize(200, 100)
+    curve.resize(300, 120)
     for i in range(1, 50):
         curve.add_point(i, 1.0 / i)
     image = curve.grab().toImage()
@@ -221,7 +221,7 @@ def test_loss_curve_paints_a_line(qtbot):
         if image.pixelColor(x, y).blue() > 150 and image.pixelColor(x, y).red() < 120
     ]
     assert len(line) > 50  # the blue polyline is drawn across the widget
-    assert max(x for x, _ in line) - min(x for x, _ in line) > 150
+    assert max(x for x, _ in line) - min(x for x, _ in line) > 200
 
 
 def test_thumbnail_loader_loads_off_thread_and_caches(qtbot, tmp_path):
@@ -240,8 +240,95 @@ def test_thumbnail_loader_loads_off_thread_and_caches(qtbot, tmp_path):
     assert loader.active_threads() == 0
 
 
-def test_seconds_left_estimate():
-    job = Job("x", counting(3))
-    job.stage_started_at = time.monotonic() - 10
-    job.last_progress = Progress("train", 1, 5)
-    assert job.seconds_left() == pytest.approx(40, rel=0.1)
+def test_seconds_left_waits_for_steps_after_the_first_and_some_seconds():
+    # the first report comes after loading the models: its time is not a step's time
+    job = Job("Train", counting(1000))
+    job.started_at = 70.0
+    job.note_progress(Progress("train", 1, 1000), now=100.0)
+    assert job.seconds_left(now=100.0) is None  # was "about 0 s left" at step 1 of 1000
+    job.note_progress(Progress("train", 2, 1000), now=101.0)
+    job.note_progress(Progress("train", 3, 1000), now=102.0)
+    assert job.seconds_left(now=102.0) is None  # two steps: not enough evidence
+    job.note_progress(Progress("train", 4, 1000), now=103.0)
+    assert job.seconds_left(now=103.0) == pytest.approx(996)  # 1 step/s from step 1 on
+    # many fast steps but under the minimum time: still no estimate
+    fast = Job("Fast", counting(1000))
+    for i in range(1, 200):
+        fast.note_progress(Progress("train", i, 1000), now=10.0 + i * 0.01)
+    assert fast.seconds_left(now=12.0) is None
+
+
+def test_seconds_left_is_per_stage_and_never_zero_while_work_remains():
+    job = Job("Restore", counting(1))
+    job.note_progress(Progress("loading", 0, 0), now=0.0)
+    job.note_progress(Progress("loading", 5, 0), now=10.0)
+    assert job.seconds_left(now=10.0) is None  # no known total
+    for i in range(1, 6):
+        job.note_progress(Progress("restore", i, 10), now=10.0 + i)
+    assert job.seconds_left(now=15.0) == pytest.approx(5)
+    job.note_progress(Progress("faces", 0, 2), now=16.0)
+    assert job.seconds_left(now=16.0) is None  # a new stage: its pace is not known yet
+    assert job.stages_seen == 3
+    # a new total within a stage (the next file of a download) restarts the measurement too
+    dl = Job("Download", counting(1))
+    for i in range(1, 6):
+        dl.note_progress(Progress("download", i * 100, 1000), now=float(i))
+    assert dl.seconds_left(now=5.0) is not None
+    dl.note_progress(Progress("download", 10, 5000), now=6.0)
+    assert dl.seconds_left(now=6.0) is None
+    # at the pace measured, the last step is due in a fraction of a second: not "0"
+    quick = Job("Quick", counting(1))
+    for i in range(1, 1000):
+        quick.note_progress(Progress("train", i, 1000), now=i * 0.004)
+    assert quick.seconds_left(now=999 * 0.004) == 1.0
+    quick.note_progress(Progress("train", 1000, 1000), now=4.0)
+    assert quick.seconds_left(now=4.0) is None  # nothing left
+    # stalled far past its pace: no number at all rather than a wrong one
+    slow = Job("Slow", counting(1))
+    for i in range(1, 5):
+        slow.note_progress(Progress("train", i, 10), now=float(i))
+    assert slow.seconds_left(now=4.0) == pytest.approx(6)
+    assert slow.seconds_left(now=100.0) is None
+
+
+def test_estimated_seconds_left_counts_down_the_up_front_estimate():
+    job = Job("Train", counting(1), estimate_s=300.0)
+    assert job.estimated_seconds_left(now=5.0) == 300.0  # queued: all of it
+    job.state, job.started_at = JobState.RUNNING, 100.0
+    assert job.estimated_seconds_left(now=160.0) == pytest.approx(240)
+    assert job.estimated_seconds_left(now=500.0) is None  # ran out: no "0 s"
+    assert Job("No guess", counting(1)).estimated_seconds_left(now=0.0) is None
+
+
+def test_cancel_all_settles_queued_jobs_as_cancelled():
+    runner = SyncJobRunner(autostart=False)
+    events = record(runner)
+    jobs = [Job(name, counting(3)) for name in ("a", "b", "c")]
+    for job in jobs:
+        runner.submit(job)
+    assert runner.pending() == jobs  # what the quit dialog lists
+    runner.cancel_all()
+    assert [e for e in events if e[0] == "cancelled"] == [("cancelled", j.id) for j in jobs]
+    assert all(j.state is JobState.CANCELLED for j in jobs)
+    assert runner.history() == jobs and runner.queued() == [] and runner.pending() == []
+
+
+def test_cancel_all_while_running_cancels_the_running_and_the_waiting():
+    runner = SyncJobRunner(autostart=False)
+    events = record(runner)
+    seen_pending = []
+
+    def stop_all(job_id, p):
+        if p.step == 2:
+            seen_pending.append([j.title for j in runner.pending()])
+            runner.cancel_all()
+
+    runner.progress.connect(stop_all)
+    first, second = Job("first", counting(100)), Job("second", counting(100))
+    runner.submit(first)
+    runner.submit(second)
+    runner.run_pending()
+    assert seen_pending == [["first", "second"]]
+    assert first.state is JobState.CANCELLED and second.state is JobState.CANCELLED
+    assert sorted(e[1] for e in events if e[0] == "cancelled") == sorted([first.id, second.id])
+    assert not any(e[0] == "started" and e[1] == second.id for e in events)

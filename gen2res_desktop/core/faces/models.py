@@ -26,16 +26,19 @@ RECOGNITION = "dlib_face_recognition_resnet_model_v1.dat"
 DLIB_LOCK = threading.RLock()
 _cache: dict[str, Any] = {}
 
-_INSTALL_HINT = (
-    "Reinstall the face models with: pip install --force-reinstall face_recognition_models"
-)
+_APP_HINT = "Reinstall Gen2Res to bring the face models back."
+_CLI_HINT = "Reinstall them with: pip install --force-reinstall face_recognition_models"
+
+
+def _missing(message: str) -> Gen2ResError:
+    return Gen2ResError(message, app=_APP_HINT, cli=_CLI_HINT)
 
 
 def models_dir() -> Path:
     """Folder holding the dlib model files of ``face_recognition_models``."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None:
-        raise Gen2ResError(f"The face models package is not installed. {_INSTALL_HINT}")
+        raise _missing("The face models package is not installed.")
     roots = list(spec.submodule_search_locations or [])
     if not roots and spec.origin:
         roots = [str(Path(spec.origin).parent)]
@@ -43,13 +46,13 @@ def models_dir() -> Path:
         folder = Path(root) / "models"
         if folder.is_dir():
             return folder
-    raise Gen2ResError(f"The face models package has no models folder. {_INSTALL_HINT}")
+    raise _missing("The face models package has no models folder.")
 
 
 def model_path(filename: str) -> Path:
     path = models_dir() / filename
     if not path.is_file() or path.stat().st_size == 0:
-        raise Gen2ResError(f"Face model file missing: {path}. {_INSTALL_HINT}")
+        raise _missing(f"Face model file missing: {path}.")
     return path
 
 
@@ -59,7 +62,7 @@ def _load(key: str, factory) -> Any:
             try:
                 _cache[key] = factory()
             except RuntimeError as e:  # dlib raises RuntimeError for unreadable model files
-                raise Gen2ResError(f"Cannot load the face model {key}: {e}. {_INSTALL_HINT}") from e
+                raise _missing(f"Cannot load the face model {key}: {e}.") from e
         return _cache[key]
 
 

@@ -234,7 +234,7 @@ def name_from_stem(path: Path) -> str:
     """A valid model name made from a file's name (``RealESRGAN_x4plus.pth`` stays as is)."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).lstrip("-_.")[:64].rstrip("-_.")
     if not stem:
-        raise Gen2ResError(f"{path}: give the photo model a name (--name).")
+        raise Gen2ResError(f"{path}: give the photo model a name.", cli="Give it with --name NAME.")
     return stem
 
 
@@ -289,14 +289,12 @@ class PhotoModelRegistry:
         self._sweep()
         if not isinstance(name, str) or not _NAME_RE.match(name) or not self._meta(name).is_file():
             installed = ", ".join(i.name for i in self.list()) or "none"
-            hint = (
-                f" Download it in Models (or 'gen2res models download {name}')."
-                if name in CATALOGUE
-                else " Download or import one in Models ('gen2res models download' or "
-                "'gen2res models import')."
-            )
             raise Gen2ResError(
-                f"No photo model named '{name}' is installed (installed: {installed}).{hint}"
+                f"No photo model named '{name}' is installed (installed: {installed}).",
+                app=f"Download {'it' if name in CATALOGUE else 'or import one'} in Models.",
+                cli=f"Run 'gen2res models download {name}'."
+                if name in CATALOGUE
+                else "Run 'gen2res models download' or 'gen2res models import'.",
             )
         return self._read(name)
 

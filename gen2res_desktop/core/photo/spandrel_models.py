@@ -431,7 +431,7 @@ class LoadedPhotoModel:
                         raise OutOfMemory(
                             f"The {'GPU' if self.device.type != 'cpu' else 'computer'} ran out "
                             f"of memory running the photo model '{self.name}': close other "
-                            "programs, try a smaller photo, or run on the CPU (Settings, or --device cpu)."
+                            "programs, try a smaller photo, or run on the CPU (Settings → Device)."
                         ) from e
                     if self.dtype != torch.float32:
                         # some kernels lack a half-precision version: fall back to fp32
@@ -504,5 +504,5 @@ def load_installed(info: PhotoModelInfo, device: torch.device | str = "cpu") -> 
     except torch.OutOfMemoryError as e:
         raise OutOfMemory(
             f"Not enough GPU memory to load the photo model '{info.name}': close other "
-            "programs or run on the CPU (Settings, or --device cpu)."
+            "programs or run on the CPU (Settings → Device)."
         ) from e

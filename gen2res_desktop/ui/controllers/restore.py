@@ -1,0 +1,367 @@
+"""Restore: the selected photos, or a subject's whole album in one job; variations and
+keeping a result."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from gen2res_desktop.core.diffusion import RestoreSettings
+from gen2res_desktop.core.estimates import describe_duration
+from gen2res_desktop.library.models import Restoration, Subject
+from gen2res_desktop.ui.controllers.base import Controller, plural
+from gen2res_desktop.ui.services import BatchPhoto, BatchResult, restore_faces_option
+from gen2res_desktop.ui.settings import load_crop
+from gen2res_desktop.ui.sidebar import RESTORATIONS
+from gen2res_desktop.ui.workers import Job
+
+SINGLE_PHOTO_WARNING = (
+    "{why}, so the faces in {it} would be regenerated in single-photo mode: Gen2Res first "
+    "builds an album from the photo itself and trains on it. {how_long}\n\n"
+    "Click Restore faces to do that anyway, or Repair photo only to fix scratches, dust, "
+    "grain and fading and leave the faces as they are."
+)
+RESTORE_FACES, REPAIR_ONLY = 0, 1
+SINGLE_PHOTO_CHOICES = ("Restore faces (slow)", "Repair photo only")
+TRAIN_FIRST, ALBUM_REPAIR_ONLY = 0, 1
+VARIATIONS = 3
+
+
+@dataclass(frozen=True)
+class PhotoPlan:
+    photo_id: int
+    subject: str | None  # the subject to pass to the restore
+    subjects: list[Subject]  # whose faces it shows
+    unknown: bool  # some face has no subject
+
+
+class RestoreController(Controller):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.last_batch: BatchResult | None = None
+        self.last_summary: QMessageBox | None = None
+        self.action_restore = self.action(
+            "Restore", self.restore_selected, "Ctrl+R", "Restore the selected photos"
+        )
+        self.action_restore_all = self.action(
+            "Restore all marked…",
+            self.restore_all,
+            "Ctrl+Shift+A",
+            "Restore every photo marked to restore for the subject, in one job",
+        )
+
+    def on_view_changed(self) -> None:
+        subject = self.window.views.selected_subject()
+        self.action_restore_all.setEnabled(subject is not None)
+        self.action_restore_all.setText(
+            f"Restore all marked for {subject.name}" if subject else "Restore all marked…"
+        )
+
+    def restore_settings(self, seed: int = 0) -> RestoreSettings:
+        return RestoreSettings(
+            strength=self.settings.strength, steps=self.settings.restore_steps(), seed=seed
+        )
+
+    def _plan(self, photo_id: int, faces_on: bool) -> PhotoPlan:
+        lib = self.library
+        if not faces_on:
+            lib.get_photo(photo_id)  # a photo deleted meanwhile says so here
+            return PhotoPlan(photo_id, None, [], False)
+        links = lib.photo_subjects(photo_id)
+        restore_links = {link.subject for link in links if link.role == "restore"}
+        names = restore_links if len(restore_links) == 1 else {link.subject for link in links}
+        subject = next(iter(names)) if len(names) == 1 else None
+        faces = lib.list_faces(photo_id=photo_id)
+        who = {f.confirmed_subject or f.suggested_subject for f in faces}
+        involved = {n for n in who if n} | ({subject} if subject else set())
+        unknown = (None in who and not (subject and len(faces) == 1)) or not involved
+        return PhotoPlan(photo_id, subject, [lib.get_subject(n) for n in sorted(involved)], unknown)
+
+    def _estimate(self, photo_id: int, *, faces: bool, single: bool) -> float | None:
+        from gen2res_desktop.library.speed import photo_estimate
+
+        s = self.restore_settings()
+        return self.guard(
+            "",
+            lambda: photo_estimate(
+                self.library,
+                self.settings.device_name(),
+                photo_id,
+                steps=s.steps,
+                strength=s.strength,
+                faces=faces,
+                single_photo=single,
+            ),
+        )
+
+    def _how_long(self, seconds: float | None) -> str:
+        if seconds is None:
+            return "That takes far longer than restoring with a trained subject."
+        return f"On this computer that takes {describe_duration(seconds)}."
+
+    # ---------------------------------------------------------------- selected photos
+    def restore_selected(self) -> list[int]:
+        ids = self.window.views.selected_photo_ids()
+        if not ids:
+            self.window.notify(
+                "Restore", "Select the photos to restore first: click one, or Ctrl+A for all."
+            )
+            return []
+        return self.restore_photos(ids)
+
+    def restore_photos(self, photo_ids: Sequence[int], seeds: Sequence[int] = (0,)) -> list[int]:
+        """Queue one restore job per photo and seed with the library's restore options.
+
+        With faces on, a photo whose faces need single-photo mode asks first: restore the
+        faces that slow way, or repair the photo only. A subject whose training is running
+        or waiting restores after it. With faces off nothing is asked.
+        """
+        lib = self.library
+        options = self.guard(
+            "Cannot restore", lambda: (lib.repair_settings(), restore_faces_option(lib))
+        )
+        if options is None:
+            return []
+        repair, faces_on = options
+        plans = []
+        for pid in photo_ids:
+            planned = self.guard("Cannot restore", lambda p=pid: self._plan(p, faces_on))
+            if planned is not None:
+                plans.append(planned)
+        if not plans:
+            return []
+        names = {s.name for plan in plans for s in plan.subjects}
+        training = {n for n in names if self.window.subjects.training_job(n) is not None}
+        # an outdated adapter still restores (newer references are only missing from it)
+        ready = {n: n in training or lib.ready_adapter(n) is not None for n in names}
+        needs_single = {
+            p.photo_id: p.unknown or any(not ready[s.name] for s in p.subjects) for p in plans
+        }
+        repair_only: set[int] = set()
+        if any(needs_single.values()):
+            choice = self._ask_single_photo(plans, ready, needs_single)
+            if choice is None:
+                return []
+            if choice == REPAIR_ONLY:
+                repair_only = {pid for pid, single in needs_single.items() if single}
+        from gen2res_desktop.ui.services import restore_library_photo
+
+        ids = []
+        for plan in plans:
+            pid = plan.photo_id
+            faces = faces_on and pid not in repair_only
+            crop = self._crop(plan) if faces else None
+            if crop is False:
+                continue
+            photo_name = lib.get_photo(pid).original_name
+            single = faces and needs_single[pid]
+            after = sorted(training & {s.name for s in plan.subjects}) if faces else []
+            for seed in seeds:
+                fn = functools.partial(
+                    restore_library_photo,
+                    lib,
+                    pid,
+                    subject=plan.subject if faces else None,
+                    settings=self.restore_settings(seed),
+                    device=self.settings.device_name(),
+                    crop=crop or None,
+                    single_photo=single,
+                    repair=repair,
+                    faces=faces,
+                )
+                verb = "Restore" if faces else "Repair"
+                title = f"{verb} {photo_name}" + (f" (seed {seed})" if seed else "")
+                job = Job(title, fn, kind="restore")
+                job.estimate_s = self._estimate(pid, faces=faces, single=single)
+                ids.append(self.window.jobs.submit(job, self._restored))
+            if after:
+                self.status(
+                    f"{photo_name} restores when {' and '.join(after)}'s training finishes."
+                )
+        return ids
+
+    def _ask_single_photo(
+        self, plans: list[PhotoPlan], ready: dict[str, bool], needs_single: dict[int, bool]
+    ) -> int | None:
+        untrained = sorted(name for name, ok in ready.items() if not ok)
+        many = sum(needs_single.values()) > 1
+        reasons = []
+        if untrained:
+            verb = "have" if len(untrained) > 1 else "has"
+            reasons.append(f"{', '.join(untrained)} {verb} no trained adapter yet")
+        if any(p.unknown for p in plans):
+            whose = "some faces are" if many or untrained else "this photo is"
+            reasons.append(f"{whose} not tagged to a subject")
+        why = " and ".join(reasons)
+        single_ids = [pid for pid, single in needs_single.items() if single]
+        estimates = [self._estimate(pid, faces=True, single=True) for pid in single_ids]
+        total = None if None in estimates else sum(e for e in estimates if e is not None)
+        text = SINGLE_PHOTO_WARNING.format(
+            why=why[0].upper() + why[1:],
+            it="these photos" if many else "this photo",
+            how_long=self._how_long(total),
+        )
+        return self.window.choose("Single-photo mode", text, SINGLE_PHOTO_CHOICES)
+
+    def _crop(self, plan: PhotoPlan) -> tuple[int, int, int] | None | bool:
+        """The photo's crop box; False when a pet has none (the user is told how to set it)."""
+        stored = load_crop(self.library, plan.photo_id)
+        if stored is not None:
+            return (stored.x, stored.y, stored.size)
+        pet = next((s for s in plan.subjects if s.kind != "person"), None)
+        if pet is not None:
+            self.window.notify(
+                "Crop box needed",
+                f"Draw the crop box around {pet.name} first (Photos → Set crop box…).",
+            )
+            return False
+        return None
+
+    def _restored(self, restoration: object) -> None:
+        if not isinstance(restoration, Restoration):
+            return
+        self.window.details.show_photos(self.window.views.selected_photo_ids())
+        if self.window.views.current_view() == RESTORATIONS:
+            self.window.views.show_view(RESTORATIONS)
+        self.status("Restored. Double-click the result to compare.", 10_000)
+
+    # ---------------------------------------------------------------- a whole album
+    def restore_all(self, subject: str | None = None) -> int | None:
+        """Queue every photo marked to restore for ``subject`` (the selected one) as one job,
+        after the subject's training when one is running or waiting."""
+        w = self.window
+        if subject is None:
+            selected = w.views.selected_subject()
+            if selected is None:
+                w.notify("Restore all", "Select a subject in the sidebar, then Restore all.")
+                return None
+            subject = selected.name
+        lib = self.library
+        found = self.guard(
+            "Restore all",
+            lambda: (
+                lib.get_subject(subject),
+                lib.list_photos(subject=subject, role="restore"),
+                lib.repair_settings(),
+                restore_faces_option(lib),
+            ),
+        )
+        if found is None:
+            return None
+        subj, photos, repair, faces_on = found
+        if not photos:
+            w.notify(
+                "Restore all",
+                f"No photos are marked to restore for {subject}. Select some and choose "
+                f"Photos → Tag selected… → Tag to restore for… → {subject}.",
+            )
+            return None
+        training = w.subjects.training_job(subject) is not None
+        if faces_on and not training and lib.ready_adapter(subj) is None:
+            choice = w.choose(
+                "Restore all",
+                f"{subject} has no trained adapter yet, and faces are restored with it. Train "
+                f"{subject} first (the album restores when training finishes), or repair the "
+                "photos only (scratches, dust, grain, fading; faces left as they are)?",
+                ("Train, then restore all", "Repair photos only"),
+            )
+            if choice is None:
+                return None
+            if choice == TRAIN_FIRST:
+                from gen2res_desktop.core.training import TrainOptions
+
+                if w.subjects.start_training(subject, TrainOptions()) is None:
+                    return None
+                training = True
+            else:
+                faces_on = False
+        batch, skipped = [], []
+        for p in photos:
+            crop = load_crop(lib, p.id)
+            if faces_on and subj.kind != "person" and crop is None:
+                skipped.append(p.original_name)
+                continue
+            box = (crop.x, crop.y, crop.size) if crop else None
+            batch.append(BatchPhoto(p.id, p.original_name, subject, box, faces_on))
+        if not batch:
+            w.notify(
+                "Restore all",
+                f"Draw the crop box around {subject} in each photo first (Photos → Set crop box…).",
+            )
+            return None
+        estimates = [self._estimate(b.photo_id, faces=faces_on, single=False) for b in batch]
+        known = None if None in estimates else sum(e for e in estimates if e is not None)
+        question = f"Restore {plural(len(batch), 'photo')} for {subject}"
+        question += " when its training finishes?" if training else "?"
+        if known is not None:
+            question += f" On this computer that takes {describe_duration(known)}."
+        if skipped:
+            question += f"\n\n{plural(len(skipped), 'photo')} without a crop box wait: {', '.join(skipped)}."
+        if not w.ask("Restore all", question):
+            return None
+        from gen2res_desktop.ui.services import restore_batch
+
+        fn = functools.partial(
+            restore_batch,
+            lib,
+            batch,
+            subject=subject,
+            settings=self.restore_settings(),
+            device=self.settings.device_name(),
+            repair=repair,
+        )
+        job = Job(f"Restore all for {subject} ({plural(len(batch), 'photo')})", fn, kind="restore")
+        job.estimate_s = known
+        job.cancel_note = "The photos restored before the cancel are kept."
+        return w.jobs.submit(job, self._album_done)
+
+    def _album_done(self, result: object) -> None:
+        if not isinstance(result, BatchResult):
+            return
+        self.last_batch = result
+        w = self.window
+        w.views.refresh()
+        box = QMessageBox(
+            QMessageBox.Warning if result.failed else QMessageBox.Information,
+            "Restore all",
+            result.summary()
+            + "\n\nThe results are under Restorations; double-click one to compare.",
+            QMessageBox.Ok,
+            w,
+        )
+        box.setModal(False)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        if not w.closing:
+            box.show()
+        self.last_summary = box
+        self.status(result.summary().split("\n")[0], 15_000)
+
+    # ---------------------------------------------------------------- results
+    def more_variations(self, restoration_id: int) -> list[int]:
+        def plan() -> tuple[int, list[int]]:
+            r = self.library.get_restoration(restoration_id)
+            used = {x.seed for x in self.library.list_restorations(r.photo_id)}
+            seeds, seed = [], max(used) + 1
+            while len(seeds) < VARIATIONS:
+                if seed not in used:
+                    seeds.append(seed)
+                seed += 1
+            return r.photo_id, seeds
+
+        result = self.guard("More variations", plan)
+        if result is None:
+            return []
+        photo_id, seeds = result
+        return self.restore_photos([photo_id], seeds)
+
+    def set_kept(self, restoration_id: int, kept: bool) -> None:
+        if self.guard(
+            "Cannot mark", lambda: self.library.set_restoration_kept(restoration_id, kept) or True
+        ):
+            self.window.details.show_photos(self.window.views.selected_photo_ids())
+            if self.window.views.current_view() == RESTORATIONS:
+                self.window.views.show_view(RESTORATIONS)

@@ -1,0 +1,182 @@
+"""Subjects in the sidebar: create, rename, remove, and train their adapters."""
+
+from __future__ import annotations
+
+import functools
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDialog, QInputDialog, QMenu
+
+from gen2res_desktop.core.estimates import describe_duration
+from gen2res_desktop.library.models import AdapterRecord, Subject
+from gen2res_desktop.ui.controllers.base import Controller
+from gen2res_desktop.ui.dialogs import SubjectDialog
+from gen2res_desktop.ui.sidebar import ALL, View
+from gen2res_desktop.ui.workers import Job
+
+NOT_MEASURED = "How long it takes shows once this computer's speed has been measured."
+
+
+class SubjectsController(Controller):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.action_new_subject = self.action(
+            "New subject…", self.new_subject_dialog, "Ctrl+N", "A person or pet to restore"
+        )
+        self.action_rename_subject = self.action("Rename subject…", self.rename_subject_dialog)
+        self.action_remove_subject = self.action("Remove subject…", self.remove_subject_dialog)
+        self.action_train = self.action(
+            "Train",
+            self.train_dialog,
+            "Ctrl+Shift+T",
+            "Teach the subject's adapter from its reference photos",
+        )
+
+    def selected_subject(self) -> Subject | None:
+        return self.window.views.selected_subject()
+
+    # ---------------------------------------------------------------- create / rename
+    def new_subject_dialog(self) -> None:
+        dialog = SubjectDialog(self.window.registry, self.window)
+        if dialog.exec() == QDialog.Accepted:
+            self.create_subject(dialog.name(), dialog.kind(), dialog.prior_name())
+
+    def create_subject(self, name: str, kind: str, prior: str | None = None) -> Subject | None:
+        subject = self.guard(
+            "Cannot create the subject", lambda: self.library.add_subject(name, kind, prior)
+        )
+        if subject is not None:
+            self.window.views.refresh_subjects()
+            self.window.sidebar.select_view(View("subject", subject.name))
+        return subject
+
+    def rename_subject_dialog(self) -> None:
+        subject = self.selected_subject()
+        if subject is None:
+            self.window.notify("Rename subject", "Select a subject in the sidebar first.")
+            return
+        new, ok = QInputDialog.getText(
+            self.window, "Rename subject", "New name:", text=subject.name
+        )
+        if ok and new.strip():
+            self.rename_subject(subject.name, new.strip())
+
+    def rename_subject(self, old: str, new: str) -> Subject | None:
+        subject = self.guard("Cannot rename", lambda: self.library.rename_subject(old, new))
+        if subject is not None:
+            self.window.views.refresh_subjects()
+            self.window.sidebar.select_view(View("subject", subject.name))
+        return subject
+
+    def remove_subject_dialog(self) -> None:
+        subject = self.selected_subject()
+        if subject is None:
+            self.window.notify("Remove subject", "Select a subject in the sidebar first.")
+            return
+        if self.window.ask(
+            "Remove subject",
+            f"Remove '{subject.name}'? Its photos and restorations stay in the library; its "
+            "tags and trained adapter are deleted.",
+        ):
+            self.remove_subject(subject.name)
+
+    def remove_subject(self, name: str) -> bool:
+        if self.guard("Cannot remove", lambda: self.library.remove_subject(name) or True) is None:
+            return False
+        self.window.sidebar.select_view(ALL, emit=False)
+        self.window.views.refresh()
+        return True
+
+    def sidebar_menu(self, pos: QPoint) -> None:
+        sidebar = self.window.sidebar
+        item = sidebar.itemAt(pos)
+        if item is not None and item.flags() & Qt.ItemIsSelectable:
+            sidebar.setCurrentItem(item)  # the menu acts on the row clicked
+        menu = QMenu(self.window)
+        if self.selected_subject() is not None:
+            for a in (
+                self.action_train,
+                self.window.restore.action_restore_all,
+                self.action_rename_subject,
+                self.action_remove_subject,
+            ):
+                menu.addAction(a)
+            menu.addSeparator()
+        menu.addAction(self.action_new_subject)
+        menu.exec(sidebar.viewport().mapToGlobal(pos))
+
+    # ---------------------------------------------------------------- training
+    def training_estimate_text(self, steps: int) -> str:
+        from gen2res_desktop.library.speed import training_estimate
+
+        seconds = self.guard(
+            "Train",
+            lambda: training_estimate(self.library, self.settings.device_name(), steps),
+        )
+        if seconds is None:
+            return NOT_MEASURED
+        return f"{steps} steps take {describe_duration(seconds)} on this computer."
+
+    def choose_train_steps(self, subject: Subject) -> int | None:
+        """How many steps to train; tests replace this method."""
+        from gen2res_desktop.core.training import TrainOptions
+
+        default = TrainOptions().steps
+        steps, ok = QInputDialog.getInt(
+            self.window,
+            f"Train {subject.name}",
+            f"Training steps for {subject.name} ({subject.reference_count} reference "
+            f"photos).\n{self.training_estimate_text(default)}",
+            default,
+            1,
+            100_000,
+            100,
+        )
+        return steps if ok else None
+
+    def train_dialog(self) -> None:
+        subject = self.selected_subject()
+        if subject is None:
+            self.window.notify("Train", "Select a subject in the sidebar, then click Train.")
+            return
+        steps = self.choose_train_steps(subject)
+        if steps:
+            from gen2res_desktop.core.training import TrainOptions
+
+            self.start_training(subject.name, TrainOptions(steps=steps))
+
+    def training_job(self, subject: str) -> Job | None:
+        """The training of ``subject`` that is running or waiting, if any."""
+        runner = self.window.runner
+        for job in [runner.current(), *runner.queued()]:
+            if job is not None and job.kind == "train" and job.title == f"Train {subject}":
+                return job
+        return None
+
+    def start_training(self, subject: str, options) -> int | None:
+        """Queue the training of ``subject``'s adapter (``options``: core TrainOptions)."""
+        from gen2res_desktop.library.speed import training_estimate
+        from gen2res_desktop.library.training import train_subject
+
+        if self.training_job(subject) is not None:
+            self.window.notify("Train", f"{subject} is already being trained or waiting to be.")
+            return None
+        fn = functools.partial(
+            train_subject, self.library, subject, options, device=self.settings.device_name()
+        )
+        job = Job(f"Train {subject}", fn, kind="train")
+        job.estimate_s = self.guard(
+            "Train",
+            lambda: training_estimate(self.library, self.settings.device_name(), options.steps),
+        )
+        return self.window.jobs.submit(
+            job,
+            lambda record: self._trained(subject, record),
+            checkpoint_every=options.checkpoint_every,
+        )
+
+    def _trained(self, subject: str, record: object) -> None:
+        if isinstance(record, AdapterRecord):
+            self.window.notify(
+                "Training finished", f"{subject}'s adapter is ready ({record.steps_done} steps)."
+            )

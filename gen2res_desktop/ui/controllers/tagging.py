@@ -1,0 +1,266 @@
+"""Tagging photos to subjects and saying whose a face is, undoably, and crop boxes.
+
+Confirming a face tags its photo to the subject ("to restore" unless it already is a
+reference), as a face in digiKam or Immich puts the photo in that person's album. Every
+tag change goes on one undo stack (Edit → Undo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QDialog, QMenu
+
+from gen2res_desktop.library.store import Library
+from gen2res_desktop.ui.controllers.base import Controller, plural, read_qimage
+from gen2res_desktop.ui.crop_dialog import CropDialog
+from gen2res_desktop.ui.settings import load_crop, save_crop
+
+ROLE_TITLES = {"reference": "Tag as reference of", "restore": "Tag to restore for"}
+
+
+def tagged_words(count: int, subject: str, role: str) -> str:
+    """'Tagged 1 photo to restore for Grandma.', 'Tagged 3 photos as references of Grandma.'"""
+    if role == "reference":
+        what = "as a reference" if count == 1 else "as references"
+        return f"Tagged {plural(count, 'photo')} {what} of {subject}."
+    return f"Tagged {plural(count, 'photo')} to restore for {subject}."
+
+
+class LibraryEdit(QUndoCommand):
+    """A change to tags and faces, undone by putting back what it found.
+
+    ``photo_ids`` and ``faces`` name what the change touches (for ``subject``): their links
+    and confirmed subjects are read before the first ``redo`` and written back on ``undo``.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        lib: Library,
+        subject: str,
+        photo_ids: Sequence[int],
+        faces: Sequence[int],
+        apply: Callable[[], None],
+        after: Callable[[], None],
+    ) -> None:
+        super().__init__(text)
+        self.lib, self.subject = lib, subject
+        self.photo_ids, self.face_ids = list(photo_ids), list(faces)
+        self._apply, self._after = apply, after
+        self._roles: dict[int, str | None] | None = None
+        self._faces: dict[int, str | None] = {}
+
+    def _snapshot(self) -> None:
+        self._roles = {}
+        for pid in self.photo_ids:
+            roles = [lk.role for lk in self.lib.photo_subjects(pid) if lk.subject == self.subject]
+            self._roles[pid] = roles[0] if roles else None
+        for fid in self.face_ids:
+            face = next((f for f in self.lib.list_faces() if f.id == fid), None)
+            self._faces[fid] = face.confirmed_subject if face else None
+
+    def redo(self) -> None:
+        if self._roles is None:
+            self._snapshot()
+        self._apply()
+        self._after()
+
+    def undo(self) -> None:
+        assert self._roles is not None
+        for fid, subject in self._faces.items():
+            self.lib.confirm_face(fid, subject)
+        for role in ("reference", "restore", None):
+            ids = [pid for pid, r in self._roles.items() if r == role]
+            if not ids:
+                continue
+            if role is None:
+                self.lib.untag(ids, self.subject)
+            else:
+                self.lib.tag(ids, self.subject, role)
+        self._after()
+
+
+class TaggingController(Controller):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.undo_stack = QUndoStack(self)
+        self.action_undo = self.undo_stack.createUndoAction(self.window, "&Undo")
+        self.action_undo.setShortcut("Ctrl+Z")
+        self.action_redo = self.undo_stack.createRedoAction(self.window, "&Redo")
+        self.action_redo.setShortcut("Ctrl+Shift+Z")
+        self.window.addAction(self.action_undo)
+        self.window.addAction(self.action_redo)
+        self.action_tag = self.action(
+            "Tag selected…", self.popup_tag_menu, "Ctrl+T", "Tag the selected photos to a subject"
+        )
+        self.action_crop = self.action(
+            "Set crop box…",
+            self.crop_selected,
+            None,
+            "Draw the square to restore: a pet's head, or a face that was not found",
+        )
+
+    # ---------------------------------------------------------------- changes
+    def _edit(
+        self,
+        text: str,
+        subject: str,
+        photo_ids: Sequence[int],
+        apply: Callable[[], None],
+        faces: Sequence[int] = (),
+    ) -> bool:
+        """Apply a tag change as an undoable command; a failure is a message, not a crash."""
+        command = LibraryEdit(text, self.library, subject, photo_ids, faces, apply, self._changed)
+        return self.guard(text, lambda: self.undo_stack.push(command) or True) is not None
+
+    def _changed(self) -> None:
+        self.window.views.refresh()
+        self.window.faces_changed()
+        self.window.imports.schedule_resuggest()
+
+    def tag_photos(self, ids: Sequence[int], subject: str, role: str) -> bool:
+        ids = list(ids)
+        if not ids:
+            return False
+        done = self._edit(
+            f"Tag {plural(len(ids), 'photo')} for {subject}",
+            subject,
+            ids,
+            lambda: self.library.tag(ids, subject, role),
+        )
+        if done:
+            self.status(f"{tagged_words(len(ids), subject, role)} Edit → Undo takes it back.")
+        return done
+
+    def tag_selected(self, subject: str, role: str) -> bool:
+        return self.tag_photos(self.window.views.selected_photo_ids(), subject, role)
+
+    def untag_selected(self, subject: str) -> None:
+        ids = self.window.views.selected_photo_ids()
+        if ids:
+            self._edit(
+                f"Remove {plural(len(ids), 'photo')} from {subject}",
+                subject,
+                ids,
+                lambda: self.library.untag(ids, subject),
+            )
+
+    def confirm_face(self, face_id: int, subject: str) -> bool:
+        """Say whose a face is ("" or None: nobody's) and put its photo in that album."""
+        face = self.guard(
+            "Cannot confirm the face",
+            lambda: next(f for f in self.library.list_faces() if f.id == face_id),
+        )
+        if face is None:
+            return False
+        if not subject:
+            old = face.confirmed_subject or face.suggested_subject or ""
+            return self._edit(
+                "Not this person",
+                old,
+                [],
+                lambda: self._reject(face_id, old),
+                faces=[face_id],
+            )
+        pid = face.photo_id
+
+        def apply() -> None:
+            self.library.confirm_face(face_id, subject)
+            roles = {lk.role for lk in self.library.photo_subjects(pid) if lk.subject == subject}
+            if "reference" not in roles:
+                self.library.tag([pid], subject, "restore")
+
+        done = self._edit(f"This is {subject}", subject, [pid], apply, faces=[face_id])
+        if done:
+            self.status(f"Added to {subject}'s album. Edit → Undo takes it back.")
+        return done
+
+    def _reject(self, face_id: int, subject: str) -> None:
+        self.library.confirm_face(face_id, None)
+        self.library.set_face_suggestion(face_id, None, None)
+
+    # ---------------------------------------------------------------- menus
+    def build_grid_menu(self) -> QMenu:
+        """The grid's context menu for the current selection."""
+        w = self.window
+        menu = QMenu(w)
+        ids = w.views.selected_photo_ids()
+        subjects = w.sidebar.subjects()
+        for role, title in ROLE_TITLES.items():
+            sub = menu.addMenu(title + "…")
+            sub.setEnabled(bool(ids and subjects))
+            for s in subjects:
+                action = sub.addAction(s.name)
+                action.triggered.connect(lambda _=False, n=s.name, r=role: self.tag_selected(n, r))
+        linked = sorted(
+            {
+                link.subject
+                for pid in ids
+                for link in self.guard("", lambda p=pid: self.library.photo_subjects(p)) or []
+            }
+        )
+        if linked:
+            untag = menu.addMenu("Remove from…")
+            for name in linked:
+                untag.addAction(name).triggered.connect(
+                    lambda _=False, n=name: self.untag_selected(n)
+                )
+        menu.addAction(w.subjects.action_new_subject)
+        menu.addSeparator()
+        for a in (
+            w.restore.action_restore,
+            w.windows.action_compare,
+            w.imports.action_faces,
+            self.action_crop,
+            w.windows.action_damage_map,
+            None,
+            w.views.action_delete,
+        ):
+            menu.addSeparator() if a is None else menu.addAction(a)
+        return menu
+
+    def popup_tag_menu(self) -> None:
+        grid = self.window.grid
+        index = grid.currentIndex()
+        rect = grid.visualRect(index) if index.isValid() else grid.viewport().rect()
+        self.build_grid_menu().popup(grid.viewport().mapToGlobal(rect.center()))
+
+    def choose_role(self, subject: str) -> str | None:
+        """Which role photos dropped on ``subject`` get; tests replace this method."""
+        menu = QMenu(self.window)
+        ref = menu.addAction(f"Reference photos of {subject}")
+        rest = menu.addAction(f"Photos to restore for {subject}")
+        chosen = menu.exec(self.window.cursor().pos())
+        return "reference" if chosen is ref else "restore" if chosen is rest else None
+
+    def photos_dropped(self, subject: str, ids: list[int]) -> None:
+        role = self.choose_role(subject)
+        if role:
+            self.tag_photos(ids, subject, role)
+
+    # ---------------------------------------------------------------- crop boxes
+    def crop_selected(self) -> None:
+        ids = self.window.views.selected_photo_ids()
+        if ids:
+            self.edit_crop(ids[0])
+        else:
+            self.status("Select a photo first, then Set crop box.")
+
+    def edit_crop(self, photo_id: int) -> None:
+        def load() -> QImage:
+            return read_qimage(self.library.photo_path(photo_id))
+
+        image = self.guard("Cannot open the photo", load)
+        if image is None:
+            return
+        dialog = CropDialog(image, load_crop(self.library, photo_id), self.window)
+        if dialog.exec() == QDialog.Accepted:
+            saved = self.guard(
+                "Cannot save the crop box",
+                lambda: save_crop(self.library, photo_id, dialog.crop()) or True,
+            )
+            if saved:
+                self.status("Crop box saved; Restore uses it for this photo.", 5000)
+                self.window.details.show_photos([photo_id])

@@ -1,0 +1,269 @@
+"""The jobs panel: honest time left, the loss curve only for trainings, every runner's
+finished jobs under Done, and what a cancel loses."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from gen2res_desktop.core.progress import Progress
+from gen2res_desktop.ui import workers
+from gen2res_desktop.ui.jobs_panel import JobsPanel, LossCurve, outcome_text
+from gen2res_desktop.ui.workers import Job, JobState, SyncJobRunner
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(workers, "clock", fake)
+    return fake
+
+
+def history(panel):
+    return [panel.history_list.item(i).text() for i in range(panel.history_list.count())]
+
+
+def queue(panel):
+    return [panel.queue_list.item(i).text() for i in range(panel.queue_list.count())]
+
+
+def reporting(reports, clock, loss=False, result="done"):
+    """A job that reports each (stage, step, total, seconds since the last report)."""
+
+    def fn(*, progress, cancel):
+        for stage, step, total, dt in reports:
+            clock.t += dt
+            cancel.check()
+            progress(Progress(stage, step, total, loss=1.0 / (step + 1) if loss else None))
+        return result
+
+    return fn
+
+
+def statuses(runner, panel):
+    seen = []
+    runner.progress.connect(lambda j, p: seen.append((p.stage, p.step, panel.status.text())))
+    return seen
+
+
+def test_no_time_left_until_the_pace_is_known(qtbot, clock):
+    runner = SyncJobRunner()
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    seen = statuses(runner, panel)
+    # 30 s of loading before step 1, then one step a second
+    steps = [("train", 1, 1000, 30.0)] + [("train", i, 1000, 1.0) for i in range(2, 6)]
+    runner.submit(Job("Train Rose", reporting(steps, clock), kind="train"))
+    texts = {step: text for _, step, text in seen}
+    assert "left" not in texts[1]  # was "about 0 s left" at step 1 of 1000
+    assert "left" not in texts[3]
+    assert "about 17 min left" in texts[4]  # 996 steps at 1 step/s
+    assert all(" 0 s" not in text for text in texts.values())
+
+
+def test_stages_and_unknown_totals_give_no_nonsense(qtbot, clock):
+    runner = SyncJobRunner()
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    seen = statuses(runner, panel)
+    steps = (
+        [("loading", 0, 1, 20.0), ("loading", 1, 1, 0.1), ("damage", 0, 0, 0.1)]
+        + [("damage", i, 0, 1.0) for i in range(1, 5)]
+        + [("restore", i, 25, 1.0) for i in range(1, 9)]
+        + [("faces", 0, 2, 0.1), ("faces", 1, 2, 0.1)]
+    )
+    runner.submit(Job("Restore x", reporting(steps, clock), kind="restore"))
+    by_stage = {}
+    for stage, _step, text in seen:
+        by_stage.setdefault(stage, []).append(text)
+    assert not any(
+        "left" in t for t in by_stage["loading"] + by_stage["damage"] + by_stage["faces"]
+    )
+    # several stages so far: a pace covers only the stage it was measured in, and says so
+    assert by_stage["restore"][-1].endswith("less than a minute left in this stage")
+    assert all(" 0 s" not in t for _, _, t in seen)
+
+
+def test_up_front_estimate_until_a_pace_is_measured(qtbot, clock):
+    runner = SyncJobRunner(autostart=False)
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    first = Job("Train Rose", reporting([("train", 1, 100, 0.0)], clock), kind="train")
+    first.estimate_s = 600.0
+    second = Job("Train Max", reporting([("train", 1, 10, 0.0)], clock), kind="train")
+    second.estimate_s = 30.0
+    third = Job("Train Ann", reporting([], clock), kind="train")
+    for job in (first, second, third):
+        runner.submit(job)
+    assert queue(panel) == ["Train Rose · about 10 min", "Train Max · under a minute", "Train Ann"]
+    starts = []
+    runner.started.connect(lambda j: starts.append(panel.status.text()))
+    seen = statuses(runner, panel)
+    runner.run_pending()
+    assert starts[0] == "Starting… · about 10 min left"
+    assert seen[0][2].endswith("about 10 min left")  # one step: the estimate still speaks
+
+
+def test_loss_curve_only_for_a_training(qtbot, clock):
+    runner = SyncJobRunner()
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    assert panel.curve.isHidden()  # idle
+    shown = []
+    runner.started.connect(lambda j: shown.append(("started", not panel.curve.isHidden())))
+    runner.progress.connect(lambda j, p: shown.append((p.stage, not panel.curve.isHidden())))
+    train = [("train", i, 4, 1.0) for i in range(1, 5)]
+    runner.submit(Job("Train Rose", reporting(train, clock, loss=True), kind="train"))
+    assert shown == [("started", True)] + [("train", True)] * 4
+    assert len(panel.curve.points) == 4
+    assert panel.curve.isHidden()  # finished: idle again
+    shown.clear()
+    restore = [("restore", 1, 2, 1.0), ("restore", 2, 2, 1.0)]
+    runner.submit(Job("Restore x", reporting(restore, clock), kind="restore"))
+    assert shown == [("started", False), ("restore", False), ("restore", False)]
+    assert "loss" not in panel.status.text()
+
+
+def test_loss_curve_has_labelled_axes(qtbot):
+    curve = LossCurve()
+    qtbot.addWidget(curve)
+    curve.resize(300, 120)
+    assert curve.axis_labels() is None
+    for i in range(1, 50):
+        curve.add_point(i, 1.0 / i)
+    assert curve.axis_labels() == (("1", "49"), ("0.0204", "1"))
+    assert curve.caption() == "Loss 0.0204 (log scale)"
+    image = curve.grab().toImage()
+    text = curve.palette().text().color()
+    ink = {
+        (x, y)
+        for x in range(image.width())
+        for y in range(image.height())
+        if abs(image.pixelColor(x, y).lightness() - text.lightness()) < 60
+    }
+    width, height = image.width(), image.height()
+    # the axes are the longest runs of ink: a column (y) and a row (x)
+    axis_x = max(range(width), key=lambda x: sum(1 for y in range(height) if (x, y) in ink))
+    axis_y = max(range(height), key=lambda y: sum(1 for x in range(width) if (x, y) in ink))
+    assert sum(1 for y in range(height) if (axis_x, y) in ink) > height // 2
+    assert sum(1 for x in range(width) if (x, axis_y) in ink) > width // 2
+    # highest and lowest loss left of the y axis, first and last step under the x axis
+    assert any(x < axis_x - 2 and y < height // 3 for x, y in ink)
+    assert any(x < axis_x - 2 and y > height * 2 // 3 for x, y in ink)
+    assert any(x < axis_x + 15 and y > axis_y + 2 for x, y in ink)
+    assert any(x > width - 20 and y > axis_y + 2 for x, y in ink)
+
+
+def test_done_lists_finished_jobs_of_every_runner(qtbot):
+    gpu, io, downloads = SyncJobRunner(), SyncJobRunner(), SyncJobRunner()
+    panel = JobsPanel(gpu)
+    panel.add_runner(io, kinds={"faces"})
+    panel.add_runner(downloads)
+    qtbot.addWidget(panel)
+    assert panel.runners() == [gpu, io, downloads]
+
+    def ok(*, progress, cancel):
+        progress(Progress("step", 1, 1))
+
+    io.submit(Job("Import 3 item(s)", ok, kind="import"))  # has its own dialog
+    io.submit(Job("Find faces in 3 photo(s)", ok, kind="faces"))
+    downloads.submit(Job("Import prior Face", ok, kind="prior"))
+    gpu.submit(Job("Restore x", ok, kind="restore"))
+    assert history(panel) == [
+        "Restore x: finished.",
+        "Import prior Face: finished.",
+        "Find faces in 3 photo(s): finished.",
+    ]
+    assert panel.title.text() == "Restore x: finished."
+
+
+def test_running_job_of_another_runner_shows_and_cancels_through_its_runner(qtbot, clock):
+    gpu, io = SyncJobRunner(autostart=False), SyncJobRunner()
+    panel = JobsPanel(gpu)
+    panel.add_runner(io, kinds={"faces"})
+    qtbot.addWidget(panel)
+    gpu.submit(Job("Train Rose", reporting([], clock), kind="train"))
+    lines = []
+
+    def click_cancel(job_id, p):
+        lines.append(queue(panel))
+        if p.step == 2:
+            panel.queue_list.item(0).setSelected(True)
+            assert panel.remove_button.text() == "Cancel selected"
+            panel.remove_button.click()
+
+    io.progress.connect(click_cancel)
+    faces = Job(
+        "Find faces in 3 photo(s)",
+        reporting([("faces", i, 3, 1.0) for i in (1, 2, 3)], clock),
+        kind="faces",
+    )
+    io.submit(faces)
+    assert lines[0] == ["Find faces in 3 photo(s) · running · 1 / 3", "Train Rose"]
+    assert faces.state is JobState.CANCELLED
+    assert history(panel) == ["Find faces in 3 photo(s): cancelled."]
+    assert queue(panel) == ["Train Rose"]  # the GPU's queue is untouched
+    assert gpu.job(faces.id) is None
+    assert not panel.cancel_button.isEnabled()  # the big cancel stays the GPU's
+
+
+def test_cancel_note_says_what_was_lost(qtbot, clock):
+    runner = SyncJobRunner()
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    note = "Training stopped before its first checkpoint; it starts from the beginning next time."
+    job = Job(
+        "Train Rose", reporting([("train", i, 100, 1.0) for i in range(1, 10)], clock), kind="train"
+    )
+    job.cancel_note = note
+    runner.progress.connect(lambda j, p: panel.cancel_button.click() if p.step == 3 else None)
+    runner.submit(job)
+    assert job.state is JobState.CANCELLED
+    assert outcome_text(job) == f"Train Rose: cancelled. {note}"
+    assert history(panel) == [f"Train Rose: cancelled. {note}"]
+    # the note is only for a cancel
+    done = Job("Train Max", reporting([], clock), kind="train", cancel_note=note)
+    runner.submit(done)
+    assert history(panel)[0] == "Train Max: finished."
+
+
+def test_cancel_all_puts_waiting_jobs_under_done(qtbot, clock):
+    gpu, downloads = SyncJobRunner(autostart=False), SyncJobRunner(autostart=False)
+    panel = JobsPanel(gpu)
+    panel.add_runner(downloads)
+    qtbot.addWidget(panel)
+    gpu.submit(Job("Train Rose", reporting([], clock), kind="train"))
+    gpu.submit(Job("Restore x", reporting([], clock), kind="restore"))
+    downloads.submit(Job("Download Face", reporting([], clock), kind="download"))
+    assert queue(panel) == ["Train Rose", "Restore x", "Download Face"]
+    for runner in (gpu, downloads):
+        runner.cancel_all()
+    assert queue(panel) == []
+    assert sorted(history(panel)) == [
+        "Download Face: cancelled.",
+        "Restore x: cancelled.",
+        "Train Rose: cancelled.",
+    ]
+
+
+def test_queue_line_selection_survives_a_refresh(qtbot, clock):
+    runner = SyncJobRunner(autostart=False)
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    a = Job("A", reporting([], clock))
+    runner.submit(a)
+    panel.queue_list.item(0).setSelected(True)
+    runner.submit(Job("B", reporting([], clock)))
+    assert [i.text() for i in panel.queue_list.selectedItems()] == ["A"]
+    assert panel.remove_button.text() == "Remove from queue"
+    panel.remove_button.click()
+    assert queue(panel) == ["B"] and a.state is JobState.CANCELLED
+    assert panel.queue_list.item(0).data(Qt.UserRole) != a.id
