@@ -336,7 +336,9 @@ class DetailsPanel(QScrollArea):
                 )
                 h.addWidget(label, 1)
             elif ident.status == SUGGESTED:
-                h.addWidget(QLabel(f"Face {n}: looks like {face.suggested_subject}"))
+                suggestion = QLabel(f"Face {n}: looks like {face.suggested_subject}")
+                suggestion.setWordWrap(True)  # the panel is narrow; the button must show
+                h.addWidget(suggestion, 1)
                 button = QPushButton("Confirm")
                 button.setObjectName(f"confirmFace{face.id}")
                 button.clicked.connect(

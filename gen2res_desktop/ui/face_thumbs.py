@@ -211,6 +211,9 @@ class FaceThumbnails(QObject):
                 self._cache.popitem(last=False)
         self.loaded.emit(key[0])
 
+    def active_threads(self) -> int:
+        return self._pool.activeThreadCount()
+
     def shutdown(self) -> None:
         """Drop what is queued and wait for the faces being cut (before the library closes)."""
         self._pool.clear()

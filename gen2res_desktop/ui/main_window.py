@@ -38,6 +38,7 @@ from gen2res_desktop.ui.controllers.tagging import TaggingController
 from gen2res_desktop.ui.controllers.views import ViewController
 from gen2res_desktop.ui.controllers.windows import WindowsController
 from gen2res_desktop.ui.details import DetailsPanel
+from gen2res_desktop.ui.face_thumbs import FaceThumbnails
 from gen2res_desktop.ui.grid import ICON_SIZE, PhotoGrid, PhotoGridModel
 from gen2res_desktop.ui.jobs_panel import JobsPanel
 from gen2res_desktop.ui.people import PeopleView
@@ -78,12 +79,14 @@ class MainWindow(QMainWindow):
         self.model = PhotoGridModel(self.loader, self)
         self.grid = PhotoGrid()
         self.grid.setModel(self.model)
-        self.people = PeopleView(library)
+        # one pool of face pictures for the details panel and the People view
+        self.face_thumbs = FaceThumbnails(library, parent=self)
+        self.people = PeopleView(library, face_thumbs=self.face_thumbs)
         self.central = QStackedWidget()
         self.central.addWidget(self.grid)
         self.central.addWidget(self.people)
         self.sidebar = Sidebar()
-        self.details = DetailsPanel(library)
+        self.details = DetailsPanel(library, face_thumbs=self.face_thumbs)
         self.splitter = QSplitter()
         for widget in (self.sidebar, self.central, self.details):
             self.splitter.addWidget(widget)
@@ -305,6 +308,7 @@ class MainWindow(QMainWindow):
         for r in (self.runner, self.io_runner, self.download_runner):
             r.shutdown(60_000)
         self.loader.shutdown()
+        self.face_thumbs.shutdown()
         self.windows.close_all()
         log.info("main window closed")
         super().closeEvent(event)
@@ -312,4 +316,5 @@ class MainWindow(QMainWindow):
     def threads_running(self) -> bool:
         """True while any worker thread of this window is still alive."""
         runners = (self.runner, self.io_runner, self.download_runner)
-        return any(r.thread_running() for r in runners) or self.loader.active_threads() > 0
+        pools = self.loader.active_threads() + self.face_thumbs.active_threads()
+        return any(r.thread_running() for r in runners) or pools > 0

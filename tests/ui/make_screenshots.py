@@ -216,6 +216,8 @@ def main() -> int:
     window.grab().save(str(args.out / "people.png"))
 
     window.sidebar.select_view(View("subject", "Eileen"))
+    if window.last_message is not None:
+        window.last_message.close()  # "adapter is ready" from the training
     window.restore.restore_all("Eileen")
     wait_idle(app, window)
     box = window.restore.last_summary

@@ -198,10 +198,15 @@ def test_restore_all_of_an_untrained_subject_trains_first(
     scan = tmp_path / "scan.jpg"
     astronaut.save(scan, quality=85)
     import_one(window, scan, subject="Rose", role="restore")
-    choices = []
+    choices, questions = [], []
     window.choose = lambda title, q, c: choices.append(c) or 0  # Train, then restore all
+    window.ask = lambda title, q: questions.append(q) or False
+    assert window.restore.restore_all("Rose") is None  # said No: nothing starts
+    assert window.runner.queued() == []
+    assert "when its training finishes?" in questions[0]
+    window.ask = lambda title, q: True
     window.restore.restore_all("Rose")
-    assert choices == [("Train, then restore all", "Repair photos only")]
+    assert choices[0] == ("Train, then restore all", "Repair photos only")
     assert [j.title for j in window.runner.queued()] == [
         "Train Rose",
         "Restore all for Rose (1 photo)",

@@ -207,10 +207,11 @@ class ImportController(Controller):
         from gen2res_desktop.library.faces import resuggest_faces
 
         self._resuggest_timer.stop()
+        # kind "suggest": a housekeeping errand after each tag, not news for the Done list
         job = Job(
             "Update face suggestions",
             functools.partial(resuggest_faces, self.library),
-            kind="faces",
+            kind="suggest",
         )
 
         def done(finished: Job) -> None:

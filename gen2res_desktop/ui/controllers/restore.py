@@ -261,6 +261,7 @@ class RestoreController(Controller):
             )
             return None
         training = w.subjects.training_job(subject) is not None
+        train_first = False
         if faces_on and not training and lib.ready_adapter(subj) is None:
             choice = w.choose(
                 "Restore all",
@@ -271,14 +272,8 @@ class RestoreController(Controller):
             )
             if choice is None:
                 return None
-            if choice == TRAIN_FIRST:
-                from gen2res_desktop.core.training import TrainOptions
-
-                if w.subjects.start_training(subject, TrainOptions()) is None:
-                    return None
-                training = True
-            else:
-                faces_on = False
+            train_first = choice == TRAIN_FIRST
+            faces_on = train_first
         batch, skipped = [], []
         for p in photos:
             crop = load_crop(lib, p.id)
@@ -293,15 +288,29 @@ class RestoreController(Controller):
                 f"Draw the crop box around {subject} in each photo first (Photos → Set crop box…).",
             )
             return None
+        from gen2res_desktop.core.training import TrainOptions
+        from gen2res_desktop.library.speed import training_estimate
+
+        options = TrainOptions()
         estimates = [self._estimate(b.photo_id, faces=faces_on, single=False) for b in batch]
         known = None if None in estimates else sum(e for e in estimates if e is not None)
         question = f"Restore {plural(len(batch), 'photo')} for {subject}"
-        question += " when its training finishes?" if training else "?"
-        if known is not None:
+        question += " when its training finishes?" if training or train_first else "?"
+        if train_first:
+            device = self.settings.device_name()
+            train_s = self.guard("", lambda: training_estimate(lib, device, options.steps))
+            if train_s is not None:
+                question += f" Training {subject} takes {describe_duration(train_s)}"
+                question += (
+                    "." if known is None else f", then restoring {describe_duration(known)}."
+                )
+        elif known is not None:
             question += f" On this computer that takes {describe_duration(known)}."
         if skipped:
             question += f"\n\n{plural(len(skipped), 'photo')} without a crop box wait: {', '.join(skipped)}."
         if not w.ask("Restore all", question):
+            return None
+        if train_first and w.subjects.start_training(subject, options) is None:
             return None
         from gen2res_desktop.ui.services import restore_batch
 
