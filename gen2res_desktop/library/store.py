@@ -1024,6 +1024,12 @@ class Library:
         sql = self._FACE_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY f.id"
         return [self._face(r) for r in self._rows(sql, params)]
 
+    def get_face(self, face_id: int) -> Face:
+        row = self._row(self._FACE_SQL + " WHERE f.id = ?", [face_id])
+        if row is None:
+            raise Gen2ResError(f"No face with id {face_id}.")
+        return self._face(row)
+
     def _update_face(self, face_id: int, sql: str, params: list[object]) -> None:
         with self._write() as c:
             if c.execute(sql, [*params, face_id]).rowcount == 0:

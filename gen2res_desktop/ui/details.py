@@ -103,13 +103,14 @@ class DetailsPanel(QScrollArea):
         self.form.setContentsMargins(0, 0, 0, 0)
         self.file_label, self.taken_label, self.size_label = QLabel(), QLabel(), QLabel()
         self.subjects_label, self.crop_label = QLabel(), QLabel()
-        for label in (
+        self._fact_labels = (
             self.file_label,
             self.taken_label,
             self.size_label,
             self.subjects_label,
             self.crop_label,
-        ):
+        )
+        for label in self._fact_labels:
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.form.addRow("File:", self.file_label)
@@ -244,13 +245,7 @@ class DetailsPanel(QScrollArea):
         self.summary_label.setVisible(False)
         for w in (self.facts, self.faces_box, self.restorations_box, self.crop_button):
             w.setVisible(visible)
-        for label in (
-            self.file_label,
-            self.taken_label,
-            self.size_label,
-            self.subjects_label,
-            self.crop_label,
-        ):
+        for label in self._fact_labels:
             label.setText("")
         if photo is None:
             self.photo_id = None

@@ -284,3 +284,14 @@ def test_help_has_about(qtbot, make_window):
     dialog = window.windows.show_about()
     assert dialog.isVisible()
     dialog.close()
+
+
+def test_undo_after_the_photo_was_deleted_says_so(qtbot, make_window, photo_files):
+    window = make_window()
+    window.subjects.create_subject("Rose", "person", "tiny")
+    pid = import_one(window, photo_files["coffee"])
+    window.tagging.tag_photos([pid], "Rose", "restore")
+    window.library.delete_photo(pid)
+    window.tagging.action_undo.trigger()  # a message, not an exception inside Qt
+    assert "No photo with id" in window.last_message.text()
+    assert window.windowTitle()  # the window is still alive

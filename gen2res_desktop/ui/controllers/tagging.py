@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QDialog, QMenu
 
+from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.library.store import Library
 from gen2res_desktop.ui.controllers.base import Controller, plural, read_qimage
 from gen2res_desktop.ui.crop_dialog import CropDialog
@@ -32,7 +33,9 @@ class LibraryEdit(QUndoCommand):
     """A change to tags and faces, undone by putting back what it found.
 
     ``photo_ids`` and ``faces`` name what the change touches (for ``subject``): their links
-    and confirmed subjects are read before the first ``redo`` and written back on ``undo``.
+    and confirmed subjects are read by :meth:`do`, which applies the change once before the
+    command goes on the stack. Undo and redo later report a failure through ``failed`` (a
+    photo deleted meanwhile) instead of raising inside Qt.
     """
 
     def __init__(
@@ -44,31 +47,39 @@ class LibraryEdit(QUndoCommand):
         faces: Sequence[int],
         apply: Callable[[], None],
         after: Callable[[], None],
+        failed: Callable[[str], None],
     ) -> None:
         super().__init__(text)
         self.lib, self.subject = lib, subject
         self.photo_ids, self.face_ids = list(photo_ids), list(faces)
-        self._apply, self._after = apply, after
-        self._roles: dict[int, str | None] | None = None
+        self._apply, self._after, self._failed = apply, after, failed
+        self._roles: dict[int, str | None] = {}
         self._faces: dict[int, str | None] = {}
+        self._done = False
 
-    def _snapshot(self) -> None:
-        self._roles = {}
+    def do(self) -> bool:
+        """Read what the change touches, then apply it (raises what the library raises)."""
         for pid in self.photo_ids:
             roles = [lk.role for lk in self.lib.photo_subjects(pid) if lk.subject == self.subject]
             self._roles[pid] = roles[0] if roles else None
         for fid in self.face_ids:
-            face = next((f for f in self.lib.list_faces() if f.id == fid), None)
-            self._faces[fid] = face.confirmed_subject if face else None
+            self._faces[fid] = self.lib.get_face(fid).confirmed_subject
+        self._apply()
+        self._done = True
+        return True
 
     def redo(self) -> None:
-        if self._roles is None:
-            self._snapshot()
-        self._apply()
+        if self._done:  # the push after do(): already applied
+            self._done = False
+        else:
+            self._safely(self._apply)
         self._after()
 
     def undo(self) -> None:
-        assert self._roles is not None
+        self._safely(self._put_back)
+        self._after()
+
+    def _put_back(self) -> None:
         for fid, subject in self._faces.items():
             self.lib.confirm_face(fid, subject)
         for role in ("reference", "restore", None):
@@ -79,7 +90,14 @@ class LibraryEdit(QUndoCommand):
                 self.lib.untag(ids, self.subject)
             else:
                 self.lib.tag(ids, self.subject, role)
-        self._after()
+
+    def _safely(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Gen2ResError as e:
+            self._failed(str(e))
+        except OSError as e:
+            self._failed(f"{e.strerror or e}")
 
 
 class TaggingController(Controller):
@@ -112,8 +130,17 @@ class TaggingController(Controller):
         faces: Sequence[int] = (),
     ) -> bool:
         """Apply a tag change as an undoable command; a failure is a message, not a crash."""
-        command = LibraryEdit(text, self.library, subject, photo_ids, faces, apply, self._changed)
-        return self.guard(text, lambda: self.undo_stack.push(command) or True) is not None
+
+        def failed(message: str) -> None:
+            self.window.notify(f"Cannot undo or redo: {text}", message, error=True)
+
+        command = LibraryEdit(
+            text, self.library, subject, photo_ids, faces, apply, self._changed, failed
+        )
+        if self.guard(text, command.do) is None:
+            return False
+        self.undo_stack.push(command)
+        return True
 
     def _changed(self) -> None:
         self.window.views.refresh()
@@ -149,10 +176,7 @@ class TaggingController(Controller):
 
     def confirm_face(self, face_id: int, subject: str) -> bool:
         """Say whose a face is ("" or None: nobody's) and put its photo in that album."""
-        face = self.guard(
-            "Cannot confirm the face",
-            lambda: next(f for f in self.library.list_faces() if f.id == face_id),
-        )
+        face = self.guard("Cannot confirm the face", lambda: self.library.get_face(face_id))
         if face is None:
             return False
         if not subject:
