@@ -17,8 +17,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed Makefile
 	$(PIP) install -e ".[test]"
+	# OpenAI's guided-diffusion UNet, the reference the ADM converter is proved against
+	# (tests/core/test_adm.py); its other dependencies are for training, not this forward pass
+	$(PIP) install --no-deps guided-diffusion-sdk==1.0.0
 	touch $@
 
 install: $(VENV)/.installed

@@ -10,10 +10,12 @@ see core.photo.models). A folder imports as a prior, a weights file as a photo m
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict
 from pathlib import Path
 
 from gen2res_desktop.cli.output import TerminalProgress, print_json
+from gen2res_desktop.core.adm import ADM_FORMAT
 from gen2res_desktop.core.defaults import PRIOR_KINDS
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.paths import library_home
@@ -57,6 +59,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--licence", default="unknown", help="the photo model's licence (files)")
     p.add_argument("--source-page", default="", help="where the photo model comes from (files)")
     p.add_argument("--replace", action="store_true", help="replace a photo model of that name")
+    p.add_argument(
+        "--format",
+        choices=("diffusers", ADM_FORMAT),
+        default="diffusers",
+        help="adm: a guided-diffusion (ADM) .pt checkpoint, converted into a prior",
+    )
+    p.add_argument(
+        "--config",
+        help="ADM only: JSON (text or a file) with what the weights cannot say, e.g. "
+        '\'{"num_head_channels": 64, "image_size": 256}\'',
+    )
     p.set_defaults(func=cmd_models_import)
 
     p = msub.add_parser(
@@ -143,8 +156,40 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adm_config(text: str | None) -> dict:
+    if not text:
+        return {}
+    source = Path(text)
+    try:
+        value = json.loads(source.read_text() if source.is_file() else text)
+    except (OSError, ValueError) as e:
+        raise Gen2ResError(f"--config is neither JSON nor a readable JSON file ({e}).") from e
+    if not isinstance(value, dict):
+        raise Gen2ResError('--config must be a JSON object, e.g. {"num_head_channels": 64}.')
+    return value
+
+
 def cmd_models_import(args: argparse.Namespace) -> int:
     path: Path = args.path
+    if args.format == ADM_FORMAT:
+        from gen2res_desktop.core.adm import import_adm_checkpoint
+
+        if not args.name or not args.kind:
+            raise Gen2ResError(f"{path}: importing an ADM checkpoint needs --name and --kind.")
+        bar = TerminalProgress()
+        try:
+            info = import_adm_checkpoint(
+                _priors(), path, args.name, args.kind, config=_adm_config(args.config), progress=bar
+            )
+        finally:
+            bar.close()
+        print(
+            f"Installed prior '{info.name}' ({info.kind}, {info.resolution}px, "
+            f"{info.parameters / 1e6:.1f} M parameters) from the ADM checkpoint {path.name}."
+        )
+        return 0
+    if args.config:
+        raise Gen2ResError("--config is for ADM checkpoints (--format adm).")
     if path.is_dir():
         if args.task or args.replace:
             raise Gen2ResError("--task and --replace are for photo model files, not prior folders.")
@@ -163,7 +208,10 @@ def cmd_models_import(args: argparse.Namespace) -> int:
             f"{path}: neither a prior folder nor a photo model file ({', '.join(SUFFIXES)})."
         )
     if args.kind:
-        raise Gen2ResError("--kind is for prior folders; a photo model's use is given with --task.")
+        raise Gen2ResError(
+            "--kind is for priors: a prior folder, or a guided-diffusion (ADM) checkpoint "
+            "with --format adm. A photo model's use is given with --task."
+        )
     bar = TerminalProgress()
     try:
         info = _photo_models().import_file(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,17 +98,28 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-class ImportPriorDialog(QDialog):
-    """Name and kind for a local diffusers folder being imported."""
+def guess_kind(path: Path) -> str:
+    """A prior kind from a file name (afhq_dog_256.pt, ffhq_10m.pt), face when unsure."""
+    name = path.name.lower()
+    for kind, words in (("dog", ("dog",)), ("cat", ("cat",)), ("face", ("ffhq", "celeb", "face"))):
+        if any(w in name for w in words):
+            return kind
+    return "face"
 
-    def __init__(self, folder: Path, parent: QWidget | None = None) -> None:
+
+class ImportPriorDialog(QDialog):
+    """Name and kind for a local diffusers folder or ADM checkpoint being imported."""
+
+    def __init__(self, source: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import prior")
-        self.name_edit = QLineEdit(folder.name)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", source.stem if source.is_file() else source.name)
+        self.name_edit = QLineEdit(stem.strip("-_.")[:64] or "prior")
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(PRIOR_KINDS)
+        self.kind_combo.setCurrentText(guess_kind(source))
         form = QFormLayout(self)
-        form.addRow("Folder:", QLabel(str(folder)))
+        form.addRow("File:" if source.is_file() else "Folder:", QLabel(str(source)))
         form.addRow("Name:", self.name_edit)
         form.addRow("Kind:", self.kind_combo)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
@@ -159,6 +171,11 @@ class ModelsDialog(QDialog):
         self.download_button.clicked.connect(self.start_download)
         self.import_button = QPushButton("Import folder…")
         self.import_button.clicked.connect(self._import_clicked)
+        self.checkpoint_button = QPushButton("Import checkpoint…")
+        self.checkpoint_button.setToolTip(
+            "A guided-diffusion (ADM) .pt file, such as the paper's FFHQ or AFHQ models"
+        )
+        self.checkpoint_button.clicked.connect(self._checkpoint_clicked)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self._remove_clicked)
         self.progress_bar = QProgressBar()
@@ -175,6 +192,7 @@ class ModelsDialog(QDialog):
         row.addWidget(self.spec_combo, 1)
         row.addWidget(self.download_button)
         row.addWidget(self.import_button)
+        row.addWidget(self.checkpoint_button)
         row.addWidget(self.remove_button)
         priors_intro = QLabel(
             "Priors are the models that regenerate faces; each subject uses the prior of its kind."
@@ -241,6 +259,7 @@ class ModelsDialog(QDialog):
         self.cancel_button.setEnabled(busy)
         self.download_button.setEnabled(not busy)
         self.import_button.setEnabled(not busy)
+        self.checkpoint_button.setEnabled(not busy)
         self.photo_tab.update_buttons()
         if busy:
             self.progress_bar.setRange(0, 0)
@@ -264,6 +283,15 @@ class ModelsDialog(QDialog):
     def _import(self, folder: Path, name: str, kind: str, *, progress, cancel) -> PriorInfo:
         cancel.check()
         return self.registry.import_folder(folder, name, kind)
+
+    def import_checkpoint(self, path: Path, name: str, kind: str) -> int:
+        """Convert a guided-diffusion (ADM) checkpoint into prior ``name`` on the runner."""
+        from gen2res_desktop.core.adm import import_adm_checkpoint
+
+        fn = functools.partial(import_adm_checkpoint, self.registry, Path(path), name, kind)
+        return self._submit(
+            Job(f"Import prior {name}", fn, kind="download"), f"Converting {name}…", download=False
+        )
 
     def _submit(self, job: Job, text: str, *, photo: bool = False, download: bool = True) -> int:
         """Run ``job`` on the runner (one at a time): ``photo`` jobs change the photo
@@ -343,6 +371,26 @@ class ModelsDialog(QDialog):
         """Ask for a diffusers folder; tests replace this method."""
         folder = QFileDialog.getExistingDirectory(self, "Import a diffusers model folder")
         return Path(folder) if folder else None
+
+    def choose_checkpoint(self) -> Path | None:
+        """Ask for an ADM .pt file; tests replace this method."""
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Import a guided-diffusion checkpoint",
+            "",
+            "Checkpoints (*.pt *.pth);;All files (*)",
+        )
+        return Path(path) if path else None
+
+    def _checkpoint_clicked(self) -> None:
+        path = self.choose_checkpoint()
+        if path is None:
+            return
+        dialog = ImportPriorDialog(path, self)
+        if dialog.exec() == QDialog.Accepted:
+            self.import_checkpoint(
+                path, dialog.name_edit.text().strip(), dialog.kind_combo.currentText()
+            )
 
     def _import_clicked(self) -> None:
         folder = self.choose_folder()
