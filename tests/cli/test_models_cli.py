@@ -122,7 +122,10 @@ def test_errors_exit_1_with_one_line(capsys, gen2res_home, monkeypatch, tmp_path
         (["models", "import", str(junk)], "damaged"),
         (["models", "import", str(notes)], "neither a prior folder nor a photo model file"),
         (["models", "import", str(tmp_path / "missing.pth")], "no such file"),
-        (["models", "import", str(upscaler), "--kind", "face"], "--kind is for priors: a prior folder, or a guided-diffusion (ADM) checkpoint"),
+        (
+            ["models", "import", str(upscaler), "--kind", "face"],
+            "--kind is for priors: a prior folder, or a guided-diffusion (ADM) checkpoint",
+        ),
         (["models", "import", str(upscaler), "--task", "inpaint"], "cannot be used for inpaint"),
         (["models", "import", str(tmp_path)], "needs --name and --kind"),
         (["models", "download", "scunet"], "offline"),
