@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -68,6 +69,20 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
     else:
         with torch.autocast(device_type=device.type, dtype=dtype):
             yield
+
+
+@contextlib.contextmanager
+def leave_a_core_free(device: torch.device) -> Iterator[None]:
+    """On a CPU, run on every core but one, so the app and the computer stay responsive
+    through hours of training (a GPU leaves the cores free anyway)."""
+    before = torch.get_num_threads()
+    cores = os.cpu_count() or 1
+    if device.type == "cpu" and cores > 1:
+        torch.set_num_threads(max(1, min(before, cores - 1)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @contextlib.contextmanager

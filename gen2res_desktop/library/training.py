@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -153,10 +155,13 @@ def train_subject(
             lib.update_job(job_id, p.step, p.total)
 
     try:
+        from gen2res_desktop.core.devices import leave_a_core_free
+
         prior = priors.load_prior(info, device)
-        result = training.train_adapter(
-            prior, images, path, options, image_hashes=hashes, progress=report, cancel=cancel
-        )
+        with leave_a_core_free(prior.device):
+            result = training.train_adapter(
+                prior, images, path, options, image_hashes=hashes, progress=report, cancel=cancel
+            )
     except Cancelled:
         lib.set_adapter_status(record.id, "cancelled", steps_done)
         lib.finish_job(job_id, "cancelled")
@@ -173,3 +178,51 @@ def train_subject(
         pace = (time.monotonic() - first[1]) / (steps_done - first[0])
         record_training_speed(lib, device, pace)
     return record
+
+
+# Subjects whose training was running or waiting when the app last quit.
+UNFINISHED_KEY = "training.unfinished"
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A training to offer again: where it stopped and the options it ran with."""
+
+    subject: str
+    steps_done: int
+    steps: int
+    resumes_from: int  # the step of its last checkpoint (0: it starts over)
+    options: dict
+
+
+def remember_unfinished(lib: Library, subjects: Sequence[str]) -> None:
+    lib.set_setting(UNFINISHED_KEY, sorted(set(subjects)))
+
+
+def unfinished_trainings(lib: Library) -> list[Unfinished]:
+    """Trainings cut short by quitting or by a crash (its row says "interrupted") whose
+    subject has no finished adapter since; the remembered list is cleared."""
+    from gen2res_desktop.core.paths import checkpoint_path
+
+    remembered = lib.get_setting(UNFINISHED_KEY, [])
+    names = {n for n in remembered if isinstance(n, str)} if isinstance(remembered, list) else set()
+    lib.set_setting(UNFINISHED_KEY, [])
+    found = []
+    for subject in lib.list_subjects():
+        latest = lib.latest_adapter(subject)
+        if latest is None or latest.status == "ready":
+            continue
+        if subject.name not in names and latest.status != "interrupted":
+            continue
+        every = int(latest.settings.get("checkpoint_every") or 0)
+        saved = checkpoint_path(latest.path).is_file() and every > 0
+        found.append(
+            Unfinished(
+                subject=subject.name,
+                steps_done=latest.steps_done,
+                steps=int(latest.settings.get("steps") or 0),
+                resumes_from=latest.steps_done - latest.steps_done % every if saved else 0,
+                options=dict(latest.settings),
+            )
+        )
+    return found

@@ -217,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.windows.show_welcome()
         if opened.found or opened.missing:
             QTimer.singleShot(0, lambda: open_command_line_paths(window, opened))
+        QTimer.singleShot(0, window.subjects.offer_resume)
         code = app.exec()
     finally:
         library.close()

@@ -303,6 +303,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.closing = True
+        self.subjects.remember_unfinished()
         self.imports.stop()
         self.save_state()
         for r in (self.runner, self.io_runner, self.download_runner):

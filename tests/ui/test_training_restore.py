@@ -125,7 +125,9 @@ def test_quitting_names_the_jobs_that_would_not_run(qtbot, make_window, referenc
     window.show()
     window.close()
     assert window.isVisible() and "will not run" in answers[0]  # asked, and staying open
-    window.runner.cancel_all()
+    window.ask = lambda title, q: True
+    window.close()  # quits: the waiting training is remembered for next time
+    assert window.library.get_setting("training.unfinished") == ["Rose"]
 
 
 def test_threaded_training_signals_arrive_on_the_gui_thread(qtbot, make_window, reference_files):
@@ -252,3 +254,47 @@ def test_models_dialog_with_threaded_runner(qtbot, tmp_path, gen2res_home):
         dialog.start_download()
     assert "not reachable" in dialog.message.text()
     assert runner.shutdown(5000)
+
+
+def test_a_training_cut_short_by_quitting_is_offered_next_time(qtbot, make_window, reference_files):
+    window = make_window(runner=SyncJobRunner(autostart=False))
+    setup_rose(window, reference_files)
+    options = TrainOptions(steps=6, batch_size=1, rank=2, alpha=2.0, checkpoint_every=2)
+    window.subjects.start_training("Rose", options)
+    # the user quits while it runs: the job is cut at step 3, after the checkpoint at 2
+    window.runner.progress.connect(
+        lambda j, p: window.runner.cancel(j) if p.stage == "train" and p.step == 3 else None
+    )
+    window.subjects.remember_unfinished()
+    window.runner.run_pending()
+    assert window.library.latest_adapter("Rose").status == "cancelled"
+
+    again = make_window()
+    asked = []
+    again.ask = lambda title, q: asked.append(q) or True
+    [job_id] = again.subjects.offer_resume()
+    assert "Training Rose stopped at step 3 of 6" in asked[0]
+    assert "continues from step 2" in asked[0]
+    job = again.runner.job(job_id)
+    assert job.state is JobState.FINISHED, job.error
+    steps = again.library.ready_adapter("Rose").steps_done
+    assert steps == 6
+    assert again.subjects.offer_resume() == []  # offered once
+
+
+def test_cpu_training_leaves_a_core_to_the_app(monkeypatch):
+    import torch
+
+    from gen2res_desktop.core.devices import leave_a_core_free
+
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        with leave_a_core_free(torch.device("cpu")):
+            assert torch.get_num_threads() == 3
+        assert torch.get_num_threads() == 4
+        with leave_a_core_free(torch.device("meta")):
+            assert torch.get_num_threads() == 4
+    finally:
+        torch.set_num_threads(before)

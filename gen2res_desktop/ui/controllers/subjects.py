@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from PySide6.QtCore import QPoint, Qt
@@ -9,6 +10,11 @@ from PySide6.QtWidgets import QDialog, QInputDialog, QMenu
 
 from gen2res_desktop.core.estimates import describe_duration
 from gen2res_desktop.library.models import AdapterRecord, Subject
+from gen2res_desktop.library.training import (
+    remember_unfinished,
+    train_subject,
+    unfinished_trainings,
+)
 from gen2res_desktop.ui.controllers.base import Controller
 from gen2res_desktop.ui.dialogs import SubjectDialog
 from gen2res_desktop.ui.sidebar import ALL, View
@@ -156,7 +162,6 @@ class SubjectsController(Controller):
     def start_training(self, subject: str, options) -> int | None:
         """Queue the training of ``subject``'s adapter (``options``: core TrainOptions)."""
         from gen2res_desktop.library.speed import training_estimate
-        from gen2res_desktop.library.training import train_subject
 
         if self.training_job(subject) is not None:
             self.window.notify("Train", f"{subject} is already being trained or waiting to be.")
@@ -180,3 +185,42 @@ class SubjectsController(Controller):
             self.window.notify(
                 "Training finished", f"{subject}'s adapter is ready ({record.steps_done} steps)."
             )
+
+    # ---------------------------------------------------------------- across restarts
+    def remember_unfinished(self) -> None:
+        """The app quits: note the trainings running or waiting, to offer them next time."""
+        runner = self.window.runner
+        names = [
+            job.title.removeprefix("Train ")
+            for job in [runner.current(), *runner.queued()]
+            if job is not None and job.kind == "train"
+        ]
+        self.guard("Quit", lambda: remember_unfinished(self.library, names))
+
+    def offer_resume(self) -> list[int]:
+        """Offer to go on with the trainings the last quit (or a crash) cut short."""
+        from gen2res_desktop.core.training import TrainOptions
+
+        found = self.guard("Training", lambda: unfinished_trainings(self.library)) or []
+        known = {f.name for f in dataclasses.fields(TrainOptions)}
+        ids = []
+        for t in found:
+            where = (
+                f"It continues from step {t.resumes_from}."
+                if t.resumes_from
+                else "It starts from the beginning (no checkpoint was saved)."
+            )
+            total = f" of {t.steps}" if t.steps else ""
+            if not self.window.ask(
+                "Continue training",
+                f"Training {t.subject} stopped at step {t.steps_done}{total} when Gen2Res "
+                f"closed. Continue it now? {where}",
+            ):
+                continue
+            options = TrainOptions(**{k: v for k, v in t.options.items() if k in known})
+            if isinstance(options.targets, list):
+                options = dataclasses.replace(options, targets=tuple(options.targets))
+            job_id = self.start_training(t.subject, options)
+            if job_id is not None:
+                ids.append(job_id)
+        return ids
