@@ -62,10 +62,16 @@ class _Window(QWidget):
         self.imports = _Imports()
         self.welcomed = False
         self.windows = self  # the windows controller's show_welcome
+        self.subjects = self  # the subjects controller's offer_resume
+        self.resume_offered = False
         _Window.made.append(self)
 
     def show_welcome(self) -> None:
         self.welcomed = True
+
+    def offer_resume(self) -> list[int]:
+        self.resume_offered = True
+        return []
 
     made: list[_Window] = []
 
@@ -139,6 +145,7 @@ def test_main_imports_the_files_named_on_its_command_line(qtbot, monkeypatch, tm
     (window,) = _Window.made
     qtbot.addWidget(window)
     assert window.isVisible() and window.welcomed  # the first run's welcome came first
+    assert window.resume_offered  # unfinished trainings are offered once the loop runs
     assert window.imports.calls == [[photo]]
     (box,) = window.findChildren(QMessageBox)
     assert str(tmp_path / "gone.jpg") in box.text()
