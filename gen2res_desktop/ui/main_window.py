@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 
 from gen2res_desktop.core.priors import PriorRegistry
 from gen2res_desktop.library.store import Library
-from gen2res_desktop.ui.controllers.base import read_qimage
 from gen2res_desktop.ui.controllers.imports import ImportController
 from gen2res_desktop.ui.controllers.jobs import JobsController
 from gen2res_desktop.ui.controllers.restore import RestoreController
@@ -45,8 +44,6 @@ from gen2res_desktop.ui.people import PeopleView
 from gen2res_desktop.ui.settings import AppSettings, qsettings
 from gen2res_desktop.ui.sidebar import ALL, Sidebar, View
 from gen2res_desktop.ui.workers import BaseRunner, Job, JobRunner, ThumbnailLoader
-
-__all__ = ["MainWindow", "read_qimage"]
 
 log = logging.getLogger(__name__)
 

@@ -160,6 +160,7 @@ class RestoreController(Controller):
             photo_name = lib.get_photo(pid).original_name
             single = faces and needs_single[pid]
             after = sorted(training & {s.name for s in plan.subjects}) if faces else []
+            estimate = self._estimate(pid, faces=faces, single=single)
             for seed in seeds:
                 fn = functools.partial(
                     restore_library_photo,
@@ -176,7 +177,7 @@ class RestoreController(Controller):
                 verb = "Restore" if faces else "Repair"
                 title = f"{verb} {photo_name}" + (f" (seed {seed})" if seed else "")
                 job = Job(title, fn, kind="restore")
-                job.estimate_s = self._estimate(pid, faces=faces, single=single)
+                job.estimate_s = estimate
                 ids.append(self.window.jobs.submit(job, self._restored))
             if after:
                 self.status(

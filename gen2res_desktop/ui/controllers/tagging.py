@@ -143,8 +143,8 @@ class TaggingController(Controller):
         return True
 
     def _changed(self) -> None:
+        # the refresh re-shows the view (the People view too) and the selection's details
         self.window.views.refresh()
-        self.window.faces_changed()
         self.window.imports.schedule_resuggest()
 
     def tag_photos(self, ids: Sequence[int], subject: str, role: str) -> bool:
