@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install $(TORCH)
-	$(PIP) install -e .
+	# with ONNX Runtime, the faster CPU engine for restoring (core/runtimes.py)
+	$(PIP) install -e ".[onnx]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed Makefile

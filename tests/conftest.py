@@ -16,6 +16,15 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 from tiny_models import save_tiny_prior  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def torch_engine_unless_asked(monkeypatch):
+    """Restores run on torch: converting the prior for OpenVINO or ONNX Runtime costs
+    seconds per library, so only tests/core/test_runtimes.py asks for an engine."""
+    from gen2res_desktop.core import runtimes
+
+    monkeypatch.setattr(runtimes, "CPU_PREFERENCE", ())
+
+
 @pytest.fixture(scope="session")
 def tiny_prior_dir(tmp_path_factory) -> Path:
     return save_tiny_prior(tmp_path_factory.mktemp("tiny_prior"))

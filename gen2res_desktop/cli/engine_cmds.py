@@ -9,7 +9,7 @@ from gen2res_desktop.cli.output import TerminalProgress, save_image
 from gen2res_desktop.cli.repair_cmds import add_repair_arguments
 from gen2res_desktop.core import defaults
 from gen2res_desktop.core.atomic import refuse_existing
-from gen2res_desktop.core.defaults import DEVICE_CHOICES
+from gen2res_desktop.core.defaults import DEVICE_CHOICES, RUNTIME_CHOICES
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import list_images, load_rgb
 from gen2res_desktop.core.paths import library_home
@@ -34,7 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for the album images")
     p.add_argument("--count", type=int, default=defaults.ALBUM_COUNT)
     p.add_argument("--strength", type=int, default=defaults.ALBUM_STRENGTH)
-    p.add_argument("--batch", type=int, default=defaults.ALBUM_BATCH)
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help=f"images sampled at once (default {defaults.ALBUM_BATCH} on a GPU, "
+        f"{defaults.ALBUM_BATCH_CPU} on a CPU)",
+    )
     p.add_argument(
         "--steps",
         type=int,
@@ -81,6 +87,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--detector", choices=("hog", "cnn"), default="hog")
     p.add_argument("--device", choices=DEVICE_CHOICES)
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIME_CHOICES,
+        default="auto",
+        help="what runs the denoising steps on a CPU (default auto: ONNX Runtime, else "
+        "OpenVINO, when installed, else torch); the adapter is converted once and cached in "
+        "the library",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "--overwrite", action="store_true", help="replace --out / --mask-out if they exist"
@@ -259,14 +273,17 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _restore_crop_file(args: argparse.Namespace, settings, single) -> int:
+    from gen2res_desktop.core.paths import runtimes_dir
     from gen2res_desktop.core.pipeline import restore_crop
+    from gen2res_desktop.core.runtimes import FastCpu
 
     image = square_crop_input(args.input)
     prior = _load_prior(args.prior, args.device)
     bar = TerminalProgress()
     try:
+        fast = FastCpu(runtimes_dir(), args.runtime)
         result = restore_crop(
-            prior, image, settings, adapter=args.adapter, single=single, progress=bar
+            prior, image, settings, adapter=args.adapter, single=single, fast=fast, progress=bar
         )
     finally:
         bar.close()

@@ -60,6 +60,7 @@ def restore_whole_photo(
                 crop=parse_crop(args.crop),
                 detector=args.detector,
                 device=args.device,
+                runtime=args.runtime,
                 repair=repair,
                 faces=restore_faces,
                 damage_map=mask,

@@ -34,6 +34,7 @@ from safetensors.torch import load_file, save_file
 from gen2res_desktop.core.atomic import atomic_path
 from gen2res_desktop.core.defaults import LORA_TARGETS
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.priors import LoadedPrior, all_finite
 
 DEFAULT_TARGETS = LORA_TARGETS
@@ -278,5 +279,11 @@ def with_adapter(prior: LoadedPrior, path: Path) -> LoadedPrior:
     unet.requires_grad_(False)
     unet.eval().to(prior.device)
     return LoadedPrior(
-        info=prior.info, unet=unet, scheduler=prior.scheduler, device=prior.device, adapter=meta
+        info=prior.info,
+        unet=unet,
+        scheduler=prior.scheduler,
+        device=prior.device,
+        adapter=meta,
+        adapter_hash=sha256_file(path),
+        adapter_label=str(path.resolve()),
     )

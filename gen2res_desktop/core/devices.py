@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -71,13 +73,33 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
             yield
 
 
+BACKGROUND_NICENESS = 10
+
+
+def lower_thread_priority() -> bool:
+    """Lower the calling thread's scheduling priority (Linux, where a thread has its own
+    nice value; the compute threads it starts afterwards inherit it). False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    tid = threading.get_native_id()
+    try:
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + BACKGROUND_NICENESS))
+    except OSError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
-def leave_a_core_free(device: torch.device) -> Iterator[None]:
-    """On a CPU, run on every core but one, so the app and the computer stay responsive
-    through hours of training (a GPU leaves the cores free anyway)."""
+def in_background(device: torch.device) -> Iterator[None]:
+    """Hours of CPU training that leave the app and the computer responsive: at a low
+    priority on every core where the thread's priority can be lowered (call this before
+    the thread first runs torch, so torch's compute threads inherit it), else on every core
+    but one. A GPU leaves the cores free anyway. The priority is not raised again: each
+    job runs on a thread of its own."""
     before = torch.get_num_threads()
     cores = os.cpu_count() or 1
-    if device.type == "cpu" and cores > 1:
+    if device.type == "cpu" and not lower_thread_priority() and cores > 1:
         torch.set_num_threads(max(1, min(before, cores - 1)))
     try:
         yield

@@ -37,7 +37,7 @@ class AlbumSettings:
     strength: int = defaults.ALBUM_STRENGTH
     guidance_every: int = defaults.GUIDANCE_EVERY
     guidance_scale: float = defaults.GUIDANCE_SCALE
-    batch_size: int = defaults.ALBUM_BATCH
+    batch_size: int | None = None  # None: the device's (ALBUM_BATCH, ALBUM_BATCH_CPU)
     seed: int = 0
     steps: int | None = defaults.ALBUM_STEPS  # None: all ``strength`` ancestral steps
 
@@ -116,6 +116,8 @@ class Schedule:
 
 def _eps(prior: LoadedPrior, x: torch.Tensor, t: int, dtype: torch.dtype | None) -> torch.Tensor:
     ts = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+    if prior.fast is not None and not torch.is_grad_enabled():
+        return prior.fast(x, ts).to(x.device)
     with autocast(prior.device, dtype):
         out = prior.unet(x, ts).sample
     return out.float()
@@ -136,23 +138,49 @@ def restore_tensor(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> torch.Tensor:
-    """Restore a batch (B, 3, R, R) in [-1, 1] at the prior's resolution."""
+    """Restore a batch (B, 3, R, R) in [-1, 1] at the prior's resolution.
+
+    Each sample draws its noise from its own generator seeded with ``settings.seed``, so a
+    face restores the same alone or batched with the other faces of its photo."""
     cancel = cancel or CancelToken()
     sched = Schedule(prior.scheduler)
     ts = sched.timesteps(settings.strength, settings.steps)
-    gen = torch.Generator().manual_seed(settings.seed)
+    gens = [torch.Generator().manual_seed(settings.seed) for _ in range(y0.shape[0])]
     dtype = autocast_dtype(prior.device)
     y0 = y0.to(prior.device, torch.float32)
-    x = sched.project(y0, settings.strength, _noise(tuple(y0.shape), gen, prior.device))
+
+    def noise() -> torch.Tensor:
+        return torch.cat([_noise((1, *y0.shape[1:]), g, prior.device) for g in gens])
+
+    x = sched.project(y0, settings.strength, noise())
     with torch.no_grad(), oom_as_error("try fewer photos at once"):
         for i, t in enumerate(ts):
             cancel.check()
             t_prev = ts[i + 1] if i + 1 < len(ts) else -1
             eps = _eps(prior, x, t, dtype)
-            noise = _noise(tuple(x.shape), gen, prior.device) if t_prev >= 0 else None
-            x = sched.step(x, eps, t, t_prev, noise)
+            x = sched.step(x, eps, t, t_prev, noise() if t_prev >= 0 else None)
             progress(Progress("restore", i + 1, len(ts)))
     return x.clamp(-1, 1)
+
+
+def restore_images(
+    prior: LoadedPrior,
+    images: list[Image.Image],
+    settings: RestoreSettings,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> list[Image.Image]:
+    """Restore square crops of the subject as one batch; each result has its input's size."""
+    y0 = torch.stack([pil_to_tensor(image, prior.resolution) for image in images])
+    out = restore_tensor(prior, y0, settings, progress=progress, cancel=cancel)
+    results = []
+    for image, x in zip(images, out, strict=True):
+        result = tensor_to_pil(x)
+        if result.size != image.size:
+            result = result.resize(image.size, Image.Resampling.LANCZOS)
+        results.append(result)
+    return results
 
 
 def restore_image(
@@ -164,13 +192,7 @@ def restore_image(
     cancel: CancelToken | None = None,
 ) -> Image.Image:
     """Restore a square crop of the subject; the result has the input's size."""
-    size = image.size
-    y0 = pil_to_tensor(image, prior.resolution).unsqueeze(0)
-    out = restore_tensor(prior, y0, settings, progress=progress, cancel=cancel)
-    result = tensor_to_pil(out[0])
-    if result.size != size:
-        result = result.resize(size, Image.Resampling.LANCZOS)
-    return result
+    return restore_images(prior, [image], settings, progress=progress, cancel=cancel)[0]
 
 
 def generate_album(
@@ -207,8 +229,11 @@ def generate_album(
     album: list[Image.Image] = []
     total = len(ts) * settings.count
     done = 0
-    for first in range(0, settings.count, settings.batch_size):
-        n = min(settings.batch_size, settings.count - first)
+    batch = settings.batch_size or (
+        defaults.ALBUM_BATCH_CPU if prior.device.type == "cpu" else defaults.ALBUM_BATCH
+    )
+    for first in range(0, settings.count, batch):
+        n = min(batch, settings.count - first)
         # One generator per sample: the album does not depend on the batch size.
         gens = [
             torch.Generator().manual_seed(settings.seed * 100_003 + first + i) for i in range(n)

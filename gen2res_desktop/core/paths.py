@@ -24,6 +24,11 @@ def adapters_dir(home: Path | None = None) -> Path:
     return (home or library_home()) / "adapters"
 
 
+def runtimes_dir(home: Path | None = None) -> Path:
+    """Priors converted for a faster CPU engine (core.runtimes); safe to delete."""
+    return (home or library_home()) / "cache" / "runtimes"
+
+
 def checkpoint_path(adapter_path: Path) -> Path:
     """Where a training of ``adapter_path`` keeps its checkpoint (resumed next time)."""
     return adapter_path.with_name(adapter_path.name + ".ckpt")

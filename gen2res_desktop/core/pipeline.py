@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from PIL import Image
 
 from gen2res_desktop.core import defaults
@@ -14,11 +15,12 @@ from gen2res_desktop.core.diffusion import (
     AlbumSettings,
     RestoreSettings,
     generate_album,
-    restore_image,
+    restore_images,
 )
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.priors import LoadedPrior
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress, stage_progress
+from gen2res_desktop.core.runtimes import FastCpu, accelerate, merge_adapter
 from gen2res_desktop.core.training import TrainOptions, train_adapter
 
 
@@ -33,6 +35,50 @@ class SingleOptions:
     keep_dir: Path | None = None  # keep album and adapter here (else a temp folder)
 
 
+def face_batch(device: torch.device) -> int:
+    """How many faces of one photo restore together on ``device``."""
+    return defaults.FACE_BATCH_CPU if device.type == "cpu" else defaults.FACE_BATCH_GPU
+
+
+def restore_crops(
+    prior: LoadedPrior,
+    images: list[Image.Image],
+    settings: RestoreSettings,
+    *,
+    adapter: Path | None = None,
+    single: SingleOptions | None = None,
+    fast: FastCpu | None = None,
+    batch_size: int | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> list[Image.Image]:
+    """Restore square crops of one subject; each output has its input's size.
+
+    With ``adapter`` the prior is constrained by it (merged into the weights, and run by
+    the faster CPU engine ``fast`` chooses, if any); the crops restore in batches of
+    ``batch_size`` (the device's default if None). With ``single`` an adapter is first
+    learned from a generative album of each crop; with neither the prior runs alone.
+    """
+    cancel = cancel or CancelToken()
+    if adapter is not None and single is not None:
+        raise Gen2ResError("Use either an adapter or single-photo mode, not both.")
+    restore = stage_progress(progress, "restore")
+    if single is not None:
+        out = []
+        for image in images:
+            model = _single_photo_model(prior, image, single, fast, progress, cancel)
+            out.extend(restore_images(model, [image], settings, progress=restore, cancel=cancel))
+        return out
+    model = with_adapter(prior, Path(adapter)) if adapter is not None else prior
+    model = accelerate(model, fast, progress=progress, cancel=cancel)
+    size = max(1, batch_size or face_batch(model.device))
+    out = []
+    for first in range(0, len(images), size):
+        chunk = images[first : first + size]
+        out.extend(restore_images(model, chunk, settings, progress=restore, cancel=cancel))
+    return out
+
+
 def restore_crop(
     prior: LoadedPrior,
     image: Image.Image,
@@ -40,36 +86,41 @@ def restore_crop(
     *,
     adapter: Path | None = None,
     single: SingleOptions | None = None,
+    fast: FastCpu | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Image.Image:
-    """Restore a square crop of the subject; the output has the input's size.
-
-    With ``adapter`` the prior is constrained by it; with ``single`` an adapter is first
-    learned from a generative album of the crop; with neither the prior runs alone.
-    """
-    cancel = cancel or CancelToken()
-    if adapter is not None and single is not None:
-        raise Gen2ResError("Use either an adapter or single-photo mode, not both.")
-    model = prior
-    if adapter is not None:
-        model = with_adapter(prior, Path(adapter))
-    elif single is not None:
-        model = _single_photo_model(prior, image, single, progress, cancel)
-    return restore_image(
-        model, image, settings, progress=stage_progress(progress, "restore"), cancel=cancel
+    """One crop: see :func:`restore_crops`."""
+    (out,) = restore_crops(
+        prior,
+        [image],
+        settings,
+        adapter=adapter,
+        single=single,
+        fast=fast,
+        progress=progress,
+        cancel=cancel,
     )
+    return out
 
 
 def _single_photo_model(
     prior: LoadedPrior,
     image: Image.Image,
     single: SingleOptions,
+    fast: FastCpu | None,
     progress: ProgressCallback,
     cancel: CancelToken,
 ) -> LoadedPrior:
+    # The album's unguided steps may use the faster engine (the bare prior's conversion is
+    # cached); the one-off adapter is only merged: converting it would cost more than the
+    # one face it restores saves.
     album = generate_album(
-        prior, image, single.album, progress=stage_progress(progress, "album"), cancel=cancel
+        accelerate(prior, fast, progress=progress, cancel=cancel),
+        image,
+        single.album,
+        progress=stage_progress(progress, "album"),
+        cancel=cancel,
     )
     with tempfile.TemporaryDirectory(prefix="gen2res-single-") as tmp:
         work = Path(single.keep_dir) if single.keep_dir else Path(tmp)
@@ -86,4 +137,4 @@ def _single_photo_model(
             progress=stage_progress(progress, "train"),
             cancel=cancel,
         )
-        return with_adapter(prior, adapter_path)
+        return merge_adapter(with_adapter(prior, adapter_path))

@@ -31,6 +31,7 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -155,6 +156,13 @@ class LoadedPrior:
     scheduler: object
     device: torch.device
     adapter: object | None = field(default=None)  # AdapterMeta when a LoRA is applied
+    adapter_hash: str | None = None  # sha256 of the adapter file's bytes
+    adapter_label: str | None = None  # the adapter file's path: a retrained one replaces it
+    # a faster engine's epsilon(x, t) for gradient-free steps (core.runtimes), and its name
+    fast: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = field(
+        default=None, repr=False
+    )
+    fast_name: str = "torch"
 
     @property
     def resolution(self) -> int:

@@ -35,19 +35,35 @@ def no_progress(_: Progress) -> None:
 
 
 class CancelToken:
-    """Thread-safe flag checked by workers between steps."""
+    """Thread-safe flags checked by workers between steps: cancel, and pause / resume
+    (a paused worker waits inside :meth:`check`, holding its place; a cancel wakes it)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._going = threading.Event()
+        self._going.set()
 
     def cancel(self) -> None:
         self._event.set()
+        self._going.set()
 
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
 
+    def pause(self) -> None:
+        if not self.cancelled:
+            self._going.clear()
+
+    def resume(self) -> None:
+        self._going.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._going.is_set()
+
     def check(self) -> None:
+        self._going.wait()
         if self._event.is_set():
             raise Cancelled()
 

@@ -29,10 +29,11 @@ from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.faces import DetectedFace, detect_faces
 from gen2res_desktop.core.images import load_rgb
+from gen2res_desktop.core.paths import runtimes_dir
 from gen2res_desktop.core.photo.repair import RepairResult, repair_photo
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.photo_restore import FaceOutcome, Region, find_regions, restore_photo
-from gen2res_desktop.core.pipeline import SingleOptions, restore_crop
+from gen2res_desktop.core.pipeline import SingleOptions, face_batch, restore_crops
 from gen2res_desktop.core.priors import (
     LoadedPrior,
     PriorInfo,
@@ -41,6 +42,7 @@ from gen2res_desktop.core.priors import (
     prior_kind_for_subject,
 )
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from gen2res_desktop.core.runtimes import FastCpu
 from gen2res_desktop.library.faces import photo_faces, subject_references
 from gen2res_desktop.library.models import AdapterRecord, Face, FaceScores, Restoration, Subject
 from gen2res_desktop.library.store import Library, write_damage_map
@@ -209,6 +211,7 @@ def restore_whole_photo(
     repair: RepairSettings | None = None,
     faces: bool = True,
     damage_map: np.ndarray | None = None,
+    runtime: str = "auto",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> WholePhotoResult:
@@ -293,20 +296,31 @@ def restore_whole_photo(
         )
         plans = plan_faces(lib, regions, stored, subj, force_single=force_single)
         by_index = {p.region.index: p for p in plans}
+        crops = {r.index: r.aligned.crop for r in regions}
         single = single or SingleOptions()
+        fast = FastCpu(runtimes_dir(lib.home), runtime)
+        batches = face_batches(plans, face_batch(base.device))
+        restored: dict[int, Image.Image] = {}
 
         def restore_fn(crop_img: Image.Image, index: int) -> Image.Image:
-            plan = by_index[index]
-            prior = priors.for_plan(plan, base)
-            return restore_crop(
-                prior,
-                crop_img,
-                settings,
-                adapter=plan.adapter.path if plan.adapter else None,
-                single=None if plan.adapter else single,
-                progress=progress,
-                cancel=cancel,
-            )
+            # restore_photo asks face by face; the first face of a batch restores them all
+            if index not in restored:
+                batch = batches[index]
+                plan = by_index[index]
+                prior = priors.for_plan(plan, base)
+                out = restore_crops(
+                    prior,
+                    [crops[i] for i in batch],
+                    settings,
+                    adapter=plan.adapter.path if plan.adapter else None,
+                    single=None if plan.adapter else single,
+                    fast=fast,
+                    batch_size=len(batch),
+                    progress=progress,
+                    cancel=cancel,
+                )
+                restored.update(zip(batch, out, strict=True))
+            return restored.pop(index)
 
         refs = face_references(lib, plans, stored)
         result = restore_photo(
@@ -321,6 +335,22 @@ def restore_whole_photo(
         outcome.restoration = _record(lib, photo_id, outcome, settings, subj, repair, faces)
     progress(Progress("done", 1, 1, "Restored"))
     return outcome
+
+
+def face_batches(plans: list[FacePlan], size: int) -> dict[int, tuple[int, ...]]:
+    """Region index -> the regions restored with it in one batch: faces with the same
+    adapter, ``size`` at most; a face in single-photo mode alone."""
+    groups: dict[object, list[int]] = {}
+    for plan in plans:
+        i = plan.region.index
+        key = ("adapter", str(plan.adapter.path)) if plan.adapter else ("single", i)
+        groups.setdefault(key, []).append(i)
+    out: dict[int, tuple[int, ...]] = {}
+    for members in groups.values():
+        for first in range(0, len(members), size):
+            batch = tuple(members[first : first + size])
+            out.update(dict.fromkeys(batch, batch))
+    return out
 
 
 def _refuse_missing_adapter(

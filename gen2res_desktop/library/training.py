@@ -155,10 +155,10 @@ def train_subject(
             lib.update_job(job_id, p.step, p.total)
 
     try:
-        from gen2res_desktop.core.devices import leave_a_core_free
+        from gen2res_desktop.core.devices import in_background, resolve_device
 
-        prior = priors.load_prior(info, device)
-        with leave_a_core_free(prior.device):
+        with in_background(resolve_device(device)):
+            prior = priors.load_prior(info, device)
             result = training.train_adapter(
                 prior, images, path, options, image_hashes=hashes, progress=report, cancel=cancel
             )

@@ -199,6 +199,41 @@ class ImportSummaryDialog(QDialog):
         self.resize(520, 320 if skipped else 120)
 
 
+ENGINE_NAMES = {
+    "auto": "Automatic (the fastest installed)",
+    "torch": "PyTorch",
+    "onnxruntime": "ONNX Runtime",
+    "openvino": "OpenVINO",
+}
+
+
+def engine_combo(current: str) -> QComboBox:
+    """The CPU engines; one that is not installed is shown, greyed out, with what it needs."""
+    from gen2res_desktop.core.runtimes import EXTRAS, RUNTIME_CHOICES, installed
+
+    combo = QComboBox()
+    combo.setToolTip(
+        "What runs the restoring steps on a CPU. ONNX Runtime and OpenVINO restore faces "
+        "faster than PyTorch; the first restore with a new adapter prepares them (under a "
+        "minute)."
+    )
+    for name in RUNTIME_CHOICES:
+        ok = name == "auto" or installed(name)
+        label = ENGINE_NAMES[name] if ok else f"{ENGINE_NAMES[name]} (not installed)"
+        combo.addItem(label, name)
+        if not ok:
+            combo.model().item(combo.count() - 1).setEnabled(False)
+            combo.setItemData(
+                combo.count() - 1,
+                f"Install the '{EXTRAS[name]}' extra of gen2res-desktop to use it.",
+                Qt.ToolTipRole,
+            )
+    index = combo.findData(current)
+    usable = index >= 0 and combo.model().item(index).isEnabled()
+    combo.setCurrentIndex(index if usable else 0)
+    return combo
+
+
 class SettingsDialog(QDialog):
     """Library location, compute device and restore defaults."""
 
@@ -220,6 +255,7 @@ class SettingsDialog(QDialog):
         self.device_combo.setCurrentText(settings.device)
         self.device_label = QLabel()
         self.device_label.setWordWrap(True)
+        self.engine_combo = engine_combo(settings.cpu_engine)
         self.strength_spin = QSpinBox()
         self.strength_spin.setRange(1, 999)
         self.strength_spin.setValue(settings.strength)
@@ -240,6 +276,7 @@ class SettingsDialog(QDialog):
         form.addRow("", note)
         form.addRow("Device:", self.device_combo)
         form.addRow("", self.device_label)
+        form.addRow("CPU engine:", self.engine_combo)
         form.addRow("Default strength:", self.strength_spin)
         form.addRow("Default steps:", self.steps_spin)
         form.addRow("", self.faces_check)
@@ -290,6 +327,7 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         self.settings.library_path = self.library_edit.text().strip()
         self.settings.device = self.device_combo.currentText()
+        self.settings.cpu_engine = self.engine_combo.currentData()
         self.settings.strength = self.strength_spin.value()
         self.settings.steps = self.steps_spin.value()
         self.settings.find_faces = self.faces_check.isChecked()

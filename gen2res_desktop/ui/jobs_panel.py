@@ -286,6 +286,13 @@ class JobsPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_current)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setEnabled(False)
+        self.pause_button.setToolTip(
+            "Free the computer for a while; the job goes on where it stopped when you "
+            "click Resume."
+        )
+        self.pause_button.clicked.connect(self.toggle_pause)
         self.queue_list = QListWidget()
         self.queue_list.setMaximumHeight(64)
         self.queue_list.setSelectionMode(QListWidget.ExtendedSelection)
@@ -300,6 +307,7 @@ class JobsPanel(QWidget):
         left.addWidget(self.title)
         row = QHBoxLayout()
         row.addWidget(self.bar, 1)
+        row.addWidget(self.pause_button)
         row.addWidget(self.cancel_button)
         left.addLayout(row)
         left.addWidget(self.status)
@@ -320,6 +328,7 @@ class JobsPanel(QWidget):
         self._curve_job: int | None = None
         self._watches: list[_RunnerWatch] = []
         self.add_runner(runner)
+        runner.paused.connect(self._on_paused)
 
     def add_runner(self, runner: BaseRunner, *, kinds: set[str] | None = None) -> None:
         """Follow another runner too: its finished jobs go under Done, a running one shows
@@ -346,6 +355,26 @@ class JobsPanel(QWidget):
             self.runner.cancel(job.id)
             self.status.setText("Cancelling after the current step…")
             self.cancel_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+
+    def toggle_pause(self) -> None:
+        job = self.runner.current()
+        if job is None or job.cancel_token.cancelled:
+            return
+        self.runner.set_paused(job.id, job.paused_at is None)
+
+    def _on_paused(self, job_id: int, paused: bool) -> None:
+        job = self.runner.current()
+        if job is None or job.id != job_id:
+            return
+        self.pause_button.setText("Resume" if paused else "Pause")
+        if paused:
+            self.status.setText(
+                "Paused after the current step. It goes on where it stopped when you click "
+                "Resume."
+            )
+        else:
+            self.status.setText("Going on…")
 
     def remove_selected(self) -> None:
         """Remove the selected queued jobs, and cancel selected running ones, each through
@@ -397,6 +426,8 @@ class JobsPanel(QWidget):
             parts.append(left)
         self.status.setText(" · ".join(parts))
         self.cancel_button.setEnabled(True)
+        self.pause_button.setEnabled(True)
+        self.pause_button.setText("Pause")
         if job is not None and job.kind == "train":
             self._curve_job = job_id
             self.curve.clear()
@@ -427,7 +458,8 @@ class JobsPanel(QWidget):
                 self.curve.clear()
             self._show_curve(True)
             self.curve.add_point(p.step, p.loss)
-        self.status.setText(" · ".join(parts))
+        if job is None or job.paused_at is None:  # a step finishing as it pauses
+            self.status.setText(" · ".join(parts))
 
     def _on_done(self, watch: _RunnerWatch, job_id: int) -> None:
         job = watch.runner.job(job_id)
@@ -448,6 +480,8 @@ class JobsPanel(QWidget):
             self.bar.setFormat("")
             self.status.setText("")
             self.cancel_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+            self.pause_button.setText("Pause")
             self._show_curve(False)  # idle: the points stay for the next look, not on screen
 
     def _update_running_line(self, job: Job) -> None:

@@ -36,6 +36,12 @@ def _int(value: object, default: int) -> int:
         return default
 
 
+def _choice(value: object, default: str) -> str:
+    from gen2res_desktop.core.defaults import RUNTIME_CHOICES
+
+    return str(value) if value in RUNTIME_CHOICES else default
+
+
 def _bool(value: object, default: bool) -> bool:
     # INI files hand booleans back as the strings "true"/"false"
     if value is None:
@@ -49,6 +55,7 @@ def _bool(value: object, default: bool) -> bool:
 class AppSettings:
     library_path: str = ""  # empty: GEN2RES_HOME or the platform default
     device: str = "auto"
+    cpu_engine: str = "auto"  # core.runtimes: auto, torch, openvino or onnxruntime
     strength: int = 200
     steps: int = 0  # 0: the engine's default for the device
     find_faces: bool = True  # look for faces (and whose they are) after each import
@@ -64,6 +71,7 @@ class AppSettings:
         return cls(
             library_path=str(s.value("library/path", d.library_path) or ""),
             device=str(s.value("engine/device", d.device) or "auto"),
+            cpu_engine=_choice(s.value("engine/cpu"), d.cpu_engine),
             strength=_int(s.value("restore/strength", d.strength), d.strength),
             steps=_int(s.value("restore/steps", d.steps), d.steps),
             find_faces=_bool(s.value("faces/findAfterImport"), d.find_faces),
@@ -74,6 +82,7 @@ class AppSettings:
         s = qsettings()
         s.setValue("library/path", self.library_path)
         s.setValue("engine/device", self.device)
+        s.setValue("engine/cpu", self.cpu_engine)
         s.setValue("restore/strength", self.strength)
         s.setValue("restore/steps", self.steps)
         s.setValue("faces/findAfterImport", self.find_faces)

@@ -87,6 +87,8 @@ class Job:
     # an up-front guess of the whole job's duration in seconds, shown until a pace is measured
     estimate_s: float | None = None
     last_progress_at: float | None = None
+    paused_at: float | None = None  # while paused
+    paused_s: float = 0.0  # time spent paused before now
     stages_seen: int = 0  # how many stages the job has reported so far
     # (time, step) of the first report in the current stage and count: the pace is measured
     # from there, so time spent before it (loading models) does not count as a step
@@ -104,7 +106,7 @@ class Job:
             self.stage_started_at = now
             self.stages_seen += 1
             self._anchor = (now, p.step)
-        elif p.total != last.total or p.step < last.step:
+        elif p.total != last.total or p.step < last.step or self._anchor is None:
             self._anchor = (now, p.step)
         self.last_progress = p
         self.last_progress_at = now
@@ -117,7 +119,7 @@ class Job:
         while steps remain: at least one second.
         """
         p, anchor, last_at = self.last_progress, self._anchor, self.last_progress_at
-        if p is None or anchor is None or last_at is None or p.total <= 0 or p.step >= p.total:
+        if self.paused_at is not None or p is None or anchor is None or last_at is None or p.total <= 0 or p.step >= p.total:
             return None
         t0, s0 = anchor
         steps, elapsed = p.step - s0, last_at - t0
@@ -137,8 +139,22 @@ class Job:
         if self.state is JobState.QUEUED or self.started_at is None:
             return self.estimate_s
         now = clock() if now is None else now
-        left = self.estimate_s - (now - self.started_at)
+        paused = self.paused_s + (now - self.paused_at if self.paused_at is not None else 0.0)
+        left = self.estimate_s - (now - self.started_at - paused)
         return left if left > 0 else None
+
+    def pause(self, now: float | None = None) -> None:
+        if self.paused_at is None and not self.done:
+            self.paused_at = clock() if now is None else now
+            self.cancel_token.pause()
+
+    def resume(self, now: float | None = None) -> None:
+        if self.paused_at is not None:
+            now = clock() if now is None else now
+            self.paused_s += now - self.paused_at
+            self.paused_at = None
+            self._anchor = None  # the pace is measured again from the next step
+        self.cancel_token.resume()
 
 
 def describe_error(exc: BaseException) -> str:
@@ -197,6 +213,7 @@ class BaseRunner(QObject):
     finished = Signal(int, object)  # job id, result
     failed = Signal(int, str)  # job id, message for the user
     cancelled = Signal(int)
+    paused = Signal(int, bool)  # job id, paused (True) or resumed (False)
     queue_changed = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -248,6 +265,15 @@ class BaseRunner(QObject):
                 return
         if self._current is not None and self._current.id == job_id:
             self._current.cancel_token.cancel()
+
+    def set_paused(self, job_id: int, paused: bool) -> None:
+        """Pause the running job at its next step (it keeps its place, memory and files),
+        or let it go on."""
+        job = self._current
+        if job is None or job.id != job_id:
+            return
+        job.pause() if paused else job.resume()
+        self.paused.emit(job_id, paused)
 
     def cancel_all(self) -> None:
         """Stop everything: each queued job is settled as cancelled at once (it emits

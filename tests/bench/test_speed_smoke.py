@@ -27,8 +27,10 @@ def test_speed_benchmark_smoke(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads((tmp_path / "speed_smoke_cpu.json").read_text())
     stages = [row["stage"] for row in data["rows"]]
-    assert any(s.startswith("forward, batch 16") for s in stages)
+    assert any(s.startswith("forward, torch eager fp32, LoRA merged") for s in stages)
+    assert any(s.startswith("restore one face, product") for s in stages)
     assert any(s.startswith("single-photo mode end to end (paper") for s in stages)
+    assert sum(s.startswith("speed-up over the paper") for s in stages) == 3
     assert all(row["value"] > 0 for row in data["rows"])
     assert data["device_type"] == "cpu" and data["torch"]
     assert (tmp_path / "speed_smoke_cpu.md").read_text().startswith("# Speed benchmark")

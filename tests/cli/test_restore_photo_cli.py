@@ -240,11 +240,15 @@ def eileen(gen2res_home, tmp_path, astronaut, monkeypatch):
         "eileen": lambda size: align_face(np.asarray(astronaut), clean, size).crop,
     }
     swap["face"] = swap["cameraman"]
-    prior = SimpleNamespace(resolution=128, info=SimpleNamespace(name="face"))
+    prior = SimpleNamespace(
+        resolution=128, info=SimpleNamespace(name="face"), device=SimpleNamespace(type="cpu")
+    )
     monkeypatch.setattr(whole.PriorCache, "for_subject", lambda self, subject: prior)
     monkeypatch.setattr(whole.PriorCache, "for_plan", lambda self, plan, base: prior)
     monkeypatch.setattr(
-        whole, "restore_crop", lambda prior, crop, *a, **k: swap["face"](crop.size[0])
+        whole,
+        "restore_crops",
+        lambda prior, crops, *a, **k: [swap["face"](c.size[0]) for c in crops],
     )
     return photo_id, swap
 

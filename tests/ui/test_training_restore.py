@@ -280,21 +280,3 @@ def test_a_training_cut_short_by_quitting_is_offered_next_time(qtbot, make_windo
     steps = again.library.ready_adapter("Rose").steps_done
     assert steps == 6
     assert again.subjects.offer_resume() == []  # offered once
-
-
-def test_cpu_training_leaves_a_core_to_the_app(monkeypatch):
-    import torch
-
-    from gen2res_desktop.core.devices import leave_a_core_free
-
-    monkeypatch.setattr("os.cpu_count", lambda: 4)
-    before = torch.get_num_threads()
-    torch.set_num_threads(4)
-    try:
-        with leave_a_core_free(torch.device("cpu")):
-            assert torch.get_num_threads() == 3
-        assert torch.get_num_threads() == 4
-        with leave_a_core_free(torch.device("meta")):
-            assert torch.get_num_threads() == 4
-    finally:
-        torch.set_num_threads(before)

@@ -332,3 +332,52 @@ def test_cancel_all_while_running_cancels_the_running_and_the_waiting():
     assert first.state is JobState.CANCELLED and second.state is JobState.CANCELLED
     assert sorted(e[1] for e in events if e[0] == "cancelled") == sorted([first.id, second.id])
     assert not any(e[0] == "started" and e[1] == second.id for e in events)
+
+
+def test_a_paused_job_waits_in_place_and_goes_on_or_cancels(qtbot, threaded):
+    """Pause frees the computer mid-job (a laptop's training): the job stops at its next
+    step and keeps its place; Resume goes on from there; a cancel while paused ends it."""
+    runner = threaded
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    steps = []
+
+    def fn(*, progress, cancel):
+        for i in range(1, 401):
+            cancel.check()
+            steps.append(i)
+            progress(Progress("train", i, 400, loss=0.1))
+            time.sleep(0.002)
+        return "done"
+
+    job = Job("Train Rose", fn, kind="train")
+    job.estimate_s = 30.0
+    runner.submit(job)
+    qtbot.waitUntil(lambda: len(steps) >= 5, timeout=5000)
+    assert panel.pause_button.isEnabled() and panel.pause_button.text() == "Pause"
+    panel.pause_button.click()
+    assert panel.pause_button.text() == "Resume" and "Paused" in panel.status.text()
+    time.sleep(0.1)  # the step under way ends
+    held = len(steps)
+    time.sleep(0.3)
+    QApplication.processEvents()
+    assert len(steps) == held < 400 and job.state is JobState.RUNNING
+    assert "Paused" in panel.status.text()  # late reports do not hide it
+    assert job.seconds_left() is None  # no pace while paused
+    waited = job.estimated_seconds_left()
+    time.sleep(0.2)
+    assert job.estimated_seconds_left() == pytest.approx(waited, abs=0.05)  # time stands still
+
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        panel.pause_button.click()  # Resume
+    assert steps == list(range(1, 401))  # every step once, in order: it went on in place
+    assert job.state is JobState.FINISHED and not panel.pause_button.isEnabled()
+
+    second = Job("Train Rose again", fn, kind="train")
+    steps.clear()
+    runner.submit(second)
+    qtbot.waitUntil(lambda: len(steps) >= 5, timeout=5000)
+    panel.toggle_pause()
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        panel.cancel_current()
+    assert second.state is JobState.CANCELLED and len(steps) < 400

@@ -169,6 +169,7 @@ class RestoreController(Controller):
                     subject=plan.subject if faces else None,
                     settings=self.restore_settings(seed),
                     device=self.settings.device_name(),
+                    runtime=self.settings.cpu_engine,
                     crop=crop or None,
                     single_photo=single,
                     repair=repair,
@@ -322,6 +323,7 @@ class RestoreController(Controller):
             subject=subject,
             settings=self.restore_settings(),
             device=self.settings.device_name(),
+            runtime=self.settings.cpu_engine,
             repair=repair,
         )
         job = Job(f"Restore all for {subject} ({plural(len(batch), 'photo')})", fn, kind="restore")

@@ -1,0 +1,167 @@
+"""The faster CPU engines: conversion checked against torch, cached per adapter, replaced
+when the adapter changes, and torch whenever an engine is missing or wrong."""
+
+import numpy as np
+import pytest
+import torch
+from peft.tuners.tuners_utils import BaseTunerLayer
+from tiny_models import pixels
+
+from gen2res_desktop.core import runtimes
+from gen2res_desktop.core.adapters import with_adapter
+from gen2res_desktop.core.diffusion import RestoreSettings
+from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.pipeline import restore_crop, restore_crops
+from gen2res_desktop.core.runtimes import FastCpu, accelerate, merge_adapter
+from gen2res_desktop.core.training import TrainOptions, train_adapter
+
+ENGINES = [
+    pytest.param(name, marks=pytest.mark.skipif(not runtimes.installed(name), reason="missing"))
+    for name in (runtimes.OPENVINO, runtimes.ONNXRUNTIME)
+]
+CPU = torch.device("cpu")
+MEASURED = runtimes.CPU_PREFERENCE  # read before conftest sets torch for every test
+
+
+@pytest.fixture
+def adapter(tiny_prior, astronaut, tmp_path):
+    album = [astronaut.crop((140 + 4 * i, 25, 270 + 4 * i, 155)) for i in range(4)]
+    path = tmp_path / "eileen.safetensors"
+    train_adapter(tiny_prior, album, path, TrainOptions(steps=4, batch_size=2, lr=1e-2, seed=1))
+    return path
+
+
+def entries(cache):
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+def eps_both(prior, fast_prior, batch=2):
+    x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    t = torch.tensor([40] * batch)
+    with torch.no_grad():
+        return prior.unet(x, t).sample, fast_prior.fast(x, t)
+
+
+def test_a_merged_adapter_is_the_same_function_without_adapter_layers(tiny_prior, adapter):
+    lora = with_adapter(tiny_prior, adapter)
+    merged = merge_adapter(lora)
+    assert not any(isinstance(m, BaseTunerLayer) for m in merged.unet.modules())
+    assert any(isinstance(m, BaseTunerLayer) for m in lora.unet.modules())  # copy, not in place
+    x, t = torch.randn(2, 3, 32, 32), torch.tensor([10, 300])
+    with torch.no_grad():
+        assert torch.allclose(lora.unet(x, t).sample, merged.unet(x, t).sample, atol=1e-5)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_engine_matches_torch_and_restores_like_it(
+    engine, tiny_prior, adapter, astronaut_face, tmp_path
+):
+    cache = tmp_path / "cache"
+    lora = merge_adapter(with_adapter(tiny_prior, adapter))
+    seen = []
+    fast = accelerate(lora, FastCpu(cache, engine), progress=seen.append)
+    assert fast.fast_name == engine
+    assert [p.stage for p in seen] == ["prepare", "prepare"]
+    want, got = eps_both(lora, fast, batch=3)  # a batch the conversion never saw
+    assert (want - got).abs().max() < 1e-4
+
+    s = RestoreSettings(strength=40, steps=8, seed=2)
+    plain = restore_crop(tiny_prior, astronaut_face, s, adapter=adapter)
+    quick = restore_crop(
+        tiny_prior, astronaut_face, s, adapter=adapter, fast=FastCpu(cache, engine)
+    )
+    assert np.abs(pixels(plain) - pixels(quick)).max() <= 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_conversion_is_kept_and_replaced_when_the_adapter_is_retrained(
+    engine, tiny_prior, adapter, astronaut, monkeypatch, tmp_path
+):
+    cache = tmp_path / "cache"
+    accelerate(with_adapter(tiny_prior, adapter), FastCpu(cache, engine))
+    accelerate(tiny_prior, FastCpu(cache, engine))  # the bare prior (the album's) too
+    first = entries(cache)
+    assert len(first) == 2
+
+    def no_conversion(*a, **k):
+        raise AssertionError("converted again")
+
+    with monkeypatch.context() as m:
+        m.setattr(runtimes, "_convert", no_conversion)
+        again = accelerate(with_adapter(tiny_prior, adapter), FastCpu(cache, engine))
+    assert again.fast_name == engine and entries(cache) == first
+
+    # more training changes the file: its conversion replaces the old one, the prior's stays
+    album = [astronaut.crop((150, 30, 280, 160))] * 2
+    train_adapter(tiny_prior, album, adapter, TrainOptions(steps=6, batch_size=2, seed=1))
+    accelerate(with_adapter(tiny_prior, adapter), FastCpu(cache, engine))
+    after = entries(cache)
+    assert len(after) == 2 and len(set(after) & set(first)) == 1
+
+
+def test_a_conversion_that_does_not_match_torch_is_not_used(tiny_prior, monkeypatch, tmp_path):
+    engine = next((e for e in MEASURED if runtimes.installed(e)), None)
+    if engine is None:
+        pytest.skip("no engine installed")
+    real_load = runtimes._load
+
+    def off_by_a_little(name, folder):
+        run = real_load(name, folder)
+        return lambda x, t: run(x, t) + 0.01
+
+    monkeypatch.setattr(runtimes, "_load", off_by_a_little)
+    cache = tmp_path / "cache"
+    out = accelerate(tiny_prior, FastCpu(cache, engine))
+    assert out.fast is None and out.fast_name == "torch"
+    assert entries(cache) == []  # nothing half-made is left
+
+
+def test_a_failing_conversion_leaves_torch_in_charge(tiny_prior, monkeypatch, tmp_path):
+    monkeypatch.setattr(runtimes, "installed", lambda name: True)
+    monkeypatch.setattr(runtimes, "_convert", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
+    out = accelerate(tiny_prior, FastCpu(tmp_path / "cache", runtimes.OPENVINO))
+    assert out.fast is None
+
+
+def test_the_engine_is_chosen_by_what_is_installed(monkeypatch):
+    present = set()
+    monkeypatch.setattr(runtimes, "installed", lambda name: name == "torch" or name in present)
+    monkeypatch.setattr(runtimes, "CPU_PREFERENCE", MEASURED)
+    assert runtimes.choose_runtime(CPU) == "torch"  # nothing extra installed: torch
+    present.add(runtimes.ONNXRUNTIME)
+    assert runtimes.choose_runtime(CPU) == runtimes.ONNXRUNTIME
+    present.add(runtimes.OPENVINO)
+    assert runtimes.choose_runtime(CPU) == MEASURED[0]
+    assert runtimes.choose_runtime(CPU, "torch") == "torch"
+    assert runtimes.choose_runtime(torch.device("cuda"), "auto") == "torch"
+    present.clear()
+    with pytest.raises(Gen2ResError, match="not installed") as e:
+        runtimes.choose_runtime(CPU, runtimes.OPENVINO)
+    assert "Settings" in str(e.value)
+    with pytest.raises(Gen2ResError, match="Unknown engine"):
+        runtimes.choose_runtime(CPU, "tensorrt")
+
+
+def test_old_conversions_are_dropped_beyond_the_newest_few(tmp_path):
+    import os
+    import time
+
+    cache = tmp_path / "cache"
+    for i in range(runtimes.KEEP_ENTRIES + 2):
+        folder = cache / f"k{i}"
+        folder.mkdir(parents=True)
+        (folder / "entry.json").write_text(f'{{"label": "l{i}"}}')
+        os.utime(folder / "entry.json", (time.time() + i, time.time() + i))
+    (cache / ".k9.123.tmp").mkdir()  # a conversion under way is left alone
+    runtimes._keep_newest(cache, runtimes.KEEP_ENTRIES)
+    assert entries(cache) == [".k9.123.tmp", "k2", "k3", "k4", "k5"]
+
+
+def test_faces_restore_the_same_batched_or_one_by_one(tiny_prior, adapter, astronaut):
+    crops = [astronaut.crop((140, 25, 270, 155)), astronaut.crop((150, 35, 250, 135))]
+    s = RestoreSettings(strength=40, steps=6, seed=4)
+    together = restore_crops(tiny_prior, crops, s, adapter=adapter, batch_size=2)
+    alone = [restore_crop(tiny_prior, c, s, adapter=adapter) for c in crops]
+    for a, b, crop in zip(together, alone, crops, strict=True):
+        assert a.size == crop.size
+        assert np.abs(pixels(a) - pixels(b)).max() <= 1
