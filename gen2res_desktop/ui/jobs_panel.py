@@ -289,8 +289,7 @@ class JobsPanel(QWidget):
         self.pause_button = QPushButton("Pause")
         self.pause_button.setEnabled(False)
         self.pause_button.setToolTip(
-            "Free the computer for a while; the job goes on where it stopped when you "
-            "click Resume."
+            "Free the computer for a while; the job goes on where it stopped when you click Resume."
         )
         self.pause_button.clicked.connect(self.toggle_pause)
         self.queue_list = QListWidget()
@@ -370,8 +369,7 @@ class JobsPanel(QWidget):
         self.pause_button.setText("Resume" if paused else "Pause")
         if paused:
             self.status.setText(
-                "Paused after the current step. It goes on where it stopped when you click "
-                "Resume."
+                "Paused after the current step. It goes on where it stopped when you click Resume."
             )
         else:
             self.status.setText("Going on…")

@@ -119,7 +119,14 @@ class Job:
         while steps remain: at least one second.
         """
         p, anchor, last_at = self.last_progress, self._anchor, self.last_progress_at
-        if self.paused_at is not None or p is None or anchor is None or last_at is None or p.total <= 0 or p.step >= p.total:
+        if (
+            self.paused_at is not None
+            or p is None
+            or anchor is None
+            or last_at is None
+            or p.total <= 0
+            or p.step >= p.total
+        ):
             return None
         t0, s0 = anchor
         steps, elapsed = p.step - s0, last_at - t0
