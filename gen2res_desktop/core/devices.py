@@ -142,5 +142,6 @@ def describe_device(name: str | None = None) -> DeviceReport:
         "CPU",
         "cpu",
         None,
-        "No GPU found: restoring works but is slow, and training an adapter takes hours.",
+        "No GPU found: restoring a face takes a minute or two, and training a subject's "
+        "adapter takes hours (overnight on a laptop).",
     )

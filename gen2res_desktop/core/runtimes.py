@@ -139,9 +139,10 @@ def cache_key(prior: LoadedPrior, runtime: str) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _label(prior: LoadedPrior, runtime: str) -> str:
-    """What an entry is for: a newer adapter for the same prior and subject replaces it."""
-    return f"{runtime}:{prior.info.name}:{prior.adapter_label or ''}"
+def _label(prior: LoadedPrior) -> str:
+    """What an entry is for: the prior and the adapter file (a subject's), whatever its
+    version."""
+    return f"{prior.info.name}:{prior.adapter_label or ''}"
 
 
 def accelerate(
@@ -196,9 +197,14 @@ def _cached_or_converted(
         err = float((eps(x, t) - expected).abs().max())
         if not err <= TOLERANCE:
             raise Gen2ResError(f"differs from torch by {err:.2g} (allowed {TOLERANCE})")
-        label = _label(prior, runtime)
-        (tmp / _ENTRY).write_text(json.dumps({"label": label, "max_error": err}))
-        _drop_replaced(cache, label)
+        entry = {
+            "label": _label(prior),
+            "adapter": prior.adapter_hash or "",
+            "runtime": runtime,
+            "max_error": err,
+        }
+        (tmp / _ENTRY).write_text(json.dumps(entry))
+        _drop_replaced(cache, entry)
         try:
             tmp.rename(folder)
         except OSError:
@@ -299,13 +305,18 @@ def _entries(cache: Path) -> list[Path]:
     ]
 
 
-def _drop_replaced(cache: Path, label: str) -> None:
-    """A new adapter for the same prior and subject makes the old conversion useless."""
+def _drop_replaced(cache: Path, new: dict) -> None:
+    """A retrained adapter makes every engine's conversion of its old version useless (and
+    a new conversion for the same engine replaces the old one)."""
     for folder in _entries(cache):
         try:
-            if json.loads((folder / _ENTRY).read_text()).get("label") == label:
-                shutil.rmtree(folder, ignore_errors=True)
+            old = json.loads((folder / _ENTRY).read_text())
         except (OSError, ValueError):
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        if old.get("label") == new["label"] and (
+            old.get("adapter") != new["adapter"] or old.get("runtime") == new["runtime"]
+        ):
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -165,3 +165,21 @@ def test_faces_restore_the_same_batched_or_one_by_one(tiny_prior, adapter, astro
     for a, b, crop in zip(together, alone, crops, strict=True):
         assert a.size == crop.size
         assert np.abs(pixels(a) - pixels(b)).max() <= 1
+
+
+@pytest.mark.skipif(
+    not (runtimes.installed(runtimes.OPENVINO) and runtimes.installed(runtimes.ONNXRUNTIME)),
+    reason="needs both engines",
+)
+def test_a_retrained_adapter_drops_every_engines_old_conversion(
+    tiny_prior, adapter, astronaut, tmp_path
+):
+    cache = tmp_path / "cache"
+    for engine in (runtimes.OPENVINO, runtimes.ONNXRUNTIME):
+        accelerate(with_adapter(tiny_prior, adapter), FastCpu(cache, engine))
+    assert len(entries(cache)) == 2  # switching engines keeps the other's conversion
+    train_adapter(
+        tiny_prior, [astronaut.crop((150, 30, 280, 160))] * 2, adapter, TrainOptions(steps=6)
+    )
+    accelerate(with_adapter(tiny_prior, adapter), FastCpu(cache, runtimes.ONNXRUNTIME))
+    assert len(entries(cache)) == 1

@@ -37,6 +37,23 @@ def test_settings_dialog_saves_and_warns_about_the_cpu(qtbot):
     assert AppSettings().restore_steps() == defaults.RESTORE_STEPS
 
 
+def test_settings_choose_the_cpu_engine_among_those_installed(qtbot, monkeypatch):
+    from gen2res_desktop.core import runtimes
+
+    monkeypatch.setattr(runtimes, "installed", lambda name: name in ("torch", "onnxruntime"))
+    settings = AppSettings(cpu_engine="openvino")  # chosen once, since uninstalled
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    combo = dialog.engine_combo
+    assert combo.currentData() == "auto"  # an engine that is gone is not offered as chosen
+    items = {combo.itemData(i): combo.model().item(i) for i in range(combo.count())}
+    assert not items["openvino"].isEnabled() and "not installed" in items["openvino"].text()
+    assert items["onnxruntime"].isEnabled() and items["torch"].isEnabled()
+    combo.setCurrentIndex(combo.findData("onnxruntime"))
+    dialog.accept()
+    assert AppSettings.load().cpu_engine == "onnxruntime"
+
+
 def test_library_location_setting_yields_to_gen2res_home(monkeypatch, tmp_path):
     settings = AppSettings(library_path=str(tmp_path / "elsewhere"))
     assert settings.library_home() == tmp_path / "home"  # GEN2RES_HOME, set by conftest

@@ -280,3 +280,27 @@ def test_a_training_cut_short_by_quitting_is_offered_next_time(qtbot, make_windo
     steps = again.library.ready_adapter("Rose").steps_done
     assert steps == 6
     assert again.subjects.offer_resume() == []  # offered once
+
+
+def test_restores_run_on_the_cpu_engine_chosen_in_settings(
+    qtbot, make_window, reference_files, astronaut, tmp_path
+):
+    from gen2res_desktop.ui.settings import AppSettings
+
+    settings = AppSettings(steps=1, find_faces=False, welcome_done=True, measure_speed=False)
+    settings.cpu_engine = "onnxruntime"
+    window = make_window(settings=settings)
+    setup_rose(window, reference_files)
+    window.subjects.start_training("Rose", TINY_TRAIN)
+    scan = tmp_path / "scan.jpg"
+    astronaut.save(scan, quality=85)
+    import_files(window, [scan], subject="Rose", role="restore")
+    window.sidebar.select_view(View("subject", "Rose"))
+    photo = window.library.list_photos(subject="Rose", role="restore")[0]
+    window.views.select_rows([window.model.row_of(("photo", photo.id))])
+    window.runner.autostart = False  # look at the jobs instead of running them
+    window.restore.action_restore.trigger()
+    window.restore.restore_all("Rose")
+    jobs = window.runner.queued()
+    assert len(jobs) == 2
+    assert all(job.fn.keywords["runtime"] == "onnxruntime" for job in jobs)
