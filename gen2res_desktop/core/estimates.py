@@ -47,7 +47,8 @@ def measure_step_times(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> StepTimes:
-    """Time denoising and training steps of ``prior`` (a core.priors.LoadedPrior).
+    """Time denoising and training steps of ``prior`` (a core.priors.LoadedPrior; its
+    denoising step on its faster CPU engine, if it has one).
 
     The first pass warms up (allocations, kernel choice) and is not counted; the training
     step runs backward into the input, which costs as much as into the weights.
@@ -71,7 +72,8 @@ def measure_step_times(
 
     def denoise() -> None:
         with torch.no_grad():
-            unet(x, t)
+            # the engine the restores will run on (core.runtimes), if the prior has one
+            prior.fast(x, t) if prior.fast is not None else unet(x, t)
 
     xb = torch.randn(batch, 3, r, r, device=device)
     tb = t.repeat(batch)

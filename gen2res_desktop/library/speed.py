@@ -37,14 +37,21 @@ def measure_library_speed(
     lib: Library,
     device: str | None,
     *,
+    runtime: str = "auto",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> StepTimes:
-    """Time the library's face prior on ``device`` and keep the result."""
+    """Time the library's face prior on ``device`` (denoising on the CPU engine restores
+    will use, converting the prior for it once) and keep the result."""
     from gen2res_desktop.core.estimates import measure_step_times
+    from gen2res_desktop.core.paths import runtimes_dir
     from gen2res_desktop.core.priors import PriorRegistry, load_prior
+    from gen2res_desktop.core.runtimes import FastCpu, accelerate
 
     prior = load_prior(PriorRegistry(lib.home).for_kind("face"), device)
+    prior = accelerate(
+        prior, FastCpu(runtimes_dir(lib.home), runtime), progress=progress, cancel=cancel
+    )
     times = measure_step_times(prior, progress=progress, cancel=cancel)
     save_step_times(lib, device, times)
     log.info("step times on %s: %s", device or "auto", times)

@@ -218,7 +218,9 @@ class MainWindow(QMainWindow):
         except Exception:  # noqa: BLE001 - an estimate is a nicety, never a failure at start
             log.exception("speed check")
             return None
-        fn = functools.partial(measure_library_speed, self.library, device)
+        fn = functools.partial(
+            measure_library_speed, self.library, device, runtime=self.settings.cpu_engine
+        )
         return self.jobs.submit(Job("Measure this computer's speed", fn, kind="measure"))
 
     # ================================================================ state

@@ -48,3 +48,18 @@ def test_durations_in_words():
     assert describe_duration(40 * 60) == "about 40 minutes"
     assert describe_duration(3 * 3600) == "about 3 hours"
     assert describe_duration(2.5 * 3600) == "about 2.5 hours"
+
+
+def test_the_denoising_step_is_timed_on_the_engine_restores_use(tiny_prior):
+    from dataclasses import replace
+
+    import torch
+
+    calls = []
+
+    def engine(x, t):
+        calls.append(tuple(x.shape))
+        return torch.zeros_like(x)
+
+    measure_step_times(replace(tiny_prior, fast=engine), batch=2)
+    assert calls == [(1, 3, 32, 32)] * 3  # a warm-up and two timed steps
