@@ -183,3 +183,20 @@ def test_a_retrained_adapter_drops_every_engines_old_conversion(
     )
     accelerate(with_adapter(tiny_prior, adapter), FastCpu(cache, runtimes.ONNXRUNTIME))
     assert len(entries(cache)) == 1
+
+
+def test_faces_are_batched_by_adapter_and_single_photo_faces_alone():
+    from types import SimpleNamespace
+
+    from gen2res_desktop.library.restore import FacePlan, face_batches
+
+    def plan(i, adapter):
+        region = SimpleNamespace(index=i)
+        record = SimpleNamespace(path=adapter) if adapter else None
+        return FacePlan(region=region, subject=None, adapter=record)
+
+    plans = [plan(0, "rose"), plan(1, None), plan(2, "rose"), plan(3, "rose"), plan(4, "tom")]
+    batches = face_batches(plans, 2)
+    assert batches[0] == batches[2] == (0, 2) and batches[3] == (3,)
+    assert batches[1] == (1,) and batches[4] == (4,)
+    assert set(face_batches(plans, 1).values()) == {(0,), (1,), (2,), (3,), (4,)}
