@@ -32,7 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gen2res_desktop.core import defaults, runtimes  # noqa: E402
-from gen2res_desktop.core.devices import autocast, autocast_dtype, resolve_device  # noqa: E402
+from gen2res_desktop.core.devices import (  # noqa: E402
+    as_layout,
+    autocast,
+    autocast_dtype,
+    in_layout,
+    resolve_device,
+)
 from gen2res_desktop.core.diffusion import (  # noqa: E402
     AlbumSettings,
     RestoreSettings,
@@ -94,7 +100,8 @@ def build_prior(config: dict, device: torch.device) -> LoadedPrior:
     from diffusers import DDPMScheduler, UNet2DModel
 
     torch.manual_seed(0)
-    unet = UNet2DModel(**config).eval().requires_grad_(False).to(device)
+    # in the product's memory layout, as core.priors.load_prior leaves it
+    unet = in_layout(UNet2DModel(**config).eval().requires_grad_(False).to(device), device)
     info = PriorInfo(
         name="random-ddpm",
         kind="face",
@@ -212,6 +219,7 @@ def lora_prior(prior: LoadedPrior) -> LoadedPrior:
 
     unet = copy.deepcopy(prior.unet)
     attach_lora(unet, defaults.LORA_RANK, float(defaults.LORA_RANK), defaults.LORA_TARGETS)
+    in_layout(unet, prior.device)  # as core.adapters.with_adapter does
     g = torch.Generator().manual_seed(5)
     with torch.no_grad():
         for name, p in unet.named_parameters():
@@ -539,7 +547,7 @@ def run(scale: str, device_name: str | None, out: Path) -> Report:
     tb = torch.randint(0, 1000, (PAPER_BATCH,), device=device)
 
     def full_step() -> None:
-        loss = torch.nn.functional.mse_loss(full_unet(xb, tb).sample, xb)
+        loss = torch.nn.functional.mse_loss(full_unet(as_layout(xb, device), tb).sample, xb)
         loss.backward()
         optim.step()
         optim.zero_grad(set_to_none=True)
@@ -664,7 +672,7 @@ def guided_step_seconds(
         x_in = x.detach().requires_grad_(True)
         ts = torch.full((batch,), t, device=device, dtype=torch.long)
         with autocast(device, dtype):
-            eps = prior.unet(x_in, ts).sample.float()
+            eps = prior.unet(as_layout(x_in, device), ts).sample.float()
         x0 = sched.predict_x0(x_in, eps, t)
         torch.autograd.grad((y0 - x0).flatten(1).norm(dim=1).sum(), x_in)
 
@@ -672,13 +680,101 @@ def guided_step_seconds(
     return timed(step, device, 1, warmup=0 if on_full_cpu else 1), batch
 
 
+def variants(scale: str, device_name: str | None, out: Path) -> Report:
+    """Options weighed for the notes: channels-last memory for eager torch (adopted on
+    CPUs) and a LoRA on the decoder only (not adopted; the toy world scored it within the
+    standard error)."""
+    device = resolve_device(device_name)
+    prior = build_prior(SMOKE if scale == "smoke" else DDPM_256, device)
+    report = Report(out, scale, device, prior)
+    report.stem = f"speed_variants_{scale}_{device.type}"
+    r = prior.resolution
+    x = torch.randn(1, 3, r, r, device=device)
+    t = torch.tensor([150], device=device)
+    xb = torch.randn(PAPER_BATCH, 3, r, r, device=device)
+    tb = t.repeat(PAPER_BATCH)
+
+    def forward(unet: torch.nn.Module, xx: torch.Tensor) -> None:
+        with torch.no_grad():
+            unet(xx, t)
+
+    def lora_step(targets, channels_last: bool) -> Callable[[], None]:
+        from gen2res_desktop.core.adapters import attach_lora
+
+        unet = copy.deepcopy(prior.unet)
+        attach_lora(unet, defaults.LORA_RANK, float(defaults.LORA_RANK), targets)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        unet = unet.to(memory_format=fmt)
+        inp = xb.to(memory_format=fmt)
+        optim = torch.optim.AdamW([q for q in unet.parameters() if q.requires_grad], lr=1e-3)
+
+        def step() -> None:
+            torch.nn.functional.mse_loss(unet(inp, tb).sample, xb).backward()
+            optim.step()
+            optim.zero_grad(set_to_none=True)
+
+        return step
+
+    reps = 1 if device.type == "cpu" and scale != "smoke" else 3
+    base = copy.deepcopy(prior.unet).to(memory_format=torch.contiguous_format)
+    report.add(
+        Row(
+            "forward, eager fp32, contiguous",
+            timed(lambda: forward(base, x), device, 2) * 1e3,
+            "ms",
+            "measured",
+        )
+    )
+    last = base.to(memory_format=torch.channels_last)
+    x_last = x.to(memory_format=torch.channels_last)
+    report.add(
+        Row(
+            "forward, eager fp32, channels-last",
+            timed(lambda: forward(last, x_last), device, 2) * 1e3,
+            "ms",
+            "measured",
+        )
+    )
+    decoder = [
+        name
+        for name, _ in prior.unet.named_modules()
+        if name.startswith("up_blocks.")
+        and (
+            name.rsplit(".", 1)[-1] in ("conv1", "conv2", "to_q", "to_k", "to_v")
+            or name.endswith("to_out.0")
+        )
+    ]
+    for label, targets, cl in (
+        ("all product targets, contiguous", defaults.LORA_TARGETS, False),
+        ("all product targets, channels-last", defaults.LORA_TARGETS, True),
+        (f"decoder only ({len(decoder)} layers), channels-last", decoder, True),
+    ):
+        sec = timed(lora_step(targets, cl), device, reps, warmup=1)
+        report.add(
+            Row(
+                f"LoRA iteration, batch 4, {label}",
+                sec * 1e3,
+                "ms",
+                "measured",
+                f"500 steps: {500 * sec / 3600:.2f} h",
+            )
+        )
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", choices=("full", "smoke"), default="full")
     p.add_argument("--device", default=None)
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument(
+        "--variants",
+        action="store_true",
+        help="time the options weighed in speed_notes.md (channels-last, a decoder-only "
+        "LoRA) instead",
+    )
     args = p.parse_args(argv)
-    report = run(args.scale, args.device, args.out)
+    report = (variants if args.variants else run)(args.scale, args.device, args.out)
     print(f"Wrote {args.out / report.stem}.md and .json")
     return 0
 

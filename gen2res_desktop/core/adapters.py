@@ -33,6 +33,7 @@ from safetensors.torch import load_file, save_file
 
 from gen2res_desktop.core.atomic import atomic_path
 from gen2res_desktop.core.defaults import LORA_TARGETS
+from gen2res_desktop.core.devices import in_layout
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.priors import LoadedPrior, all_finite
@@ -277,7 +278,7 @@ def with_adapter(prior: LoadedPrior, path: Path) -> LoadedPrior:
     if unexpected:
         raise Gen2ResError(f"{path}: adapter weights do not fit this prior's UNet. {RETRAIN}")
     unet.requires_grad_(False)
-    unet.eval().to(prior.device)
+    in_layout(unet.eval().to(prior.device), prior.device)
     return LoadedPrior(
         info=prior.info,
         unet=unet,

@@ -64,6 +64,23 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
     return None
 
 
+def memory_format(device: torch.device) -> torch.memory_format:
+    """Channels-last on a CPU, where oneDNN's convolutions run faster with it
+    (benchmarks/results/speed_variants_full_cpu.md: the 256 px forward 3.85 -> 3.44 s, a
+    LoRA training step 44.7 -> 41.3 s); the default layout elsewhere (untested on GPUs)."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
+def in_layout(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``module``'s convolution weights in the device's fast layout (in place)."""
+    return module.to(memory_format=memory_format(device))
+
+
+def as_layout(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """An image batch in the device's fast layout (differentiable)."""
+    return x.contiguous(memory_format=memory_format(device)) if x.dim() == 4 else x
+
+
 @contextlib.contextmanager
 def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
     if dtype is None:

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from gen2res_desktop.core import defaults
-from gen2res_desktop.core.devices import autocast, autocast_dtype, oom_as_error
+from gen2res_desktop.core.devices import as_layout, autocast, autocast_dtype, oom_as_error
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import pil_to_tensor, tensor_to_pil
 from gen2res_desktop.core.priors import LoadedPrior
@@ -119,7 +119,7 @@ def _eps(prior: LoadedPrior, x: torch.Tensor, t: int, dtype: torch.dtype | None)
     if prior.fast is not None and not torch.is_grad_enabled():
         return prior.fast(x, ts).to(x.device)
     with autocast(prior.device, dtype):
-        out = prior.unet(x, ts).sample
+        out = prior.unet(as_layout(x, prior.device), ts).sample
     return out.float()
 
 

@@ -42,7 +42,7 @@ from safetensors.torch import save_file
 
 from gen2res_desktop.core.atomic import atomic_write_text
 from gen2res_desktop.core.defaults import PRIOR_KINDS
-from gen2res_desktop.core.devices import resolve_device
+from gen2res_desktop.core.devices import in_layout, resolve_device
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.paths import priors_dir
@@ -885,7 +885,7 @@ def load_prior(info: PriorInfo, device: str | torch.device | None = None) -> Loa
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     unet = _build_unet(unet_dir)
     unet.requires_grad_(False)
-    unet.eval().to(dev)
+    in_layout(unet.eval().to(dev), dev)
     try:
         scheduler = DDPMScheduler.from_pretrained(folder / "scheduler")
     except Exception as e:  # noqa: BLE001 - checked above; a file changing meanwhile

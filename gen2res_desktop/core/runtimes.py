@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from gen2res_desktop.core.defaults import RUNTIME_CHOICES
+from gen2res_desktop.core.devices import in_layout
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.priors import LoadedPrior
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -117,7 +118,8 @@ def merged_unet(unet: torch.nn.Module) -> torch.nn.Module:
         parent_name, _, child = name.rpartition(".")
         parent = out.get_submodule(parent_name) if parent_name else out
         setattr(parent, child, layer.get_base_layer())
-    return out.eval().requires_grad_(False)
+    device = next(out.parameters()).device
+    return in_layout(out.eval().requires_grad_(False), device)
 
 
 def merge_adapter(prior: LoadedPrior) -> LoadedPrior:
@@ -178,9 +180,19 @@ def _cached_or_converted(
     key = cache_key(prior, runtime)
     folder = cache / key
     if (folder / _ENTRY).is_file():
-        eps = _load(runtime, folder)
-        _touch(folder)
-        return eps
+        try:
+            eps = _load(runtime, folder)
+        except Exception as e:  # noqa: BLE001 - a damaged conversion is made again
+            log.warning(
+                "The cached %s conversion %s is unreadable, converting again: %s",
+                runtime,
+                folder.name,
+                e,
+            )
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            _touch(folder)
+            return eps
     progress(Progress("prepare", 0, 1, "Preparing the faster engine (once per adapter)"))
     cache.mkdir(parents=True, exist_ok=True)
     tmp = cache / f".{key}.{time.monotonic_ns()}.tmp"

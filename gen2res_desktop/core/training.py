@@ -28,7 +28,13 @@ from gen2res_desktop.core.adapters import (
     save_adapter,
 )
 from gen2res_desktop.core.atomic import atomic_path
-from gen2res_desktop.core.devices import autocast, autocast_dtype, oom_as_error
+from gen2res_desktop.core.devices import (
+    as_layout,
+    autocast,
+    autocast_dtype,
+    in_layout,
+    oom_as_error,
+)
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.images import load_rgb, pil_to_tensor, to_rgb
 from gen2res_desktop.core.paths import checkpoint_path
@@ -138,7 +144,7 @@ def train_adapter(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(options.seed)
         attach_lora(unet, options.rank, options.alpha, options.targets)
-    unet.to(device).train()
+    in_layout(unet.to(device).train(), device)
     params = [p for p in unet.parameters() if p.requires_grad]
     fused = {"fused": True} if device.type == "cuda" else {}
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.0, **fused)
@@ -223,7 +229,7 @@ class _Stepper:
         ab = self.alphas_cumprod[t.to(device)][:, None, None, None]
         x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
         with autocast(device, self.dtype):
-            pred = self.unet(x_t, t.to(device)).sample
+            pred = self.unet(as_layout(x_t, device), t.to(device)).sample
         loss = F.mse_loss(pred.float(), noise)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optim)

@@ -34,3 +34,27 @@ def test_speed_benchmark_smoke(tmp_path):
     assert all(row["value"] > 0 for row in data["rows"])
     assert data["device_type"] == "cpu" and data["torch"]
     assert (tmp_path / "speed_smoke_cpu.md").read_text().startswith("# Speed benchmark")
+
+
+def test_speed_benchmark_variants_smoke(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "speed.py"),
+            "--scale",
+            "smoke",
+            "--device",
+            "cpu",
+            "--variants",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads((tmp_path / "speed_variants_smoke_cpu.json").read_text())
+    stages = [row["stage"] for row in data["rows"]]
+    assert any("decoder only" in s for s in stages)
+    assert all(row["value"] > 0 for row in data["rows"])

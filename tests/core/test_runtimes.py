@@ -200,3 +200,17 @@ def test_faces_are_batched_by_adapter_and_single_photo_faces_alone():
     assert batches[0] == batches[2] == (0, 2) and batches[3] == (3,)
     assert batches[1] == (1,) and batches[4] == (4,)
     assert set(face_batches(plans, 1).values()) == {(0,), (1,), (2,), (3,), (4,)}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_damaged_conversion_is_made_again(engine, tiny_prior, tmp_path):
+    cache = tmp_path / "cache"
+    accelerate(tiny_prior, FastCpu(cache, engine))
+    (folder,) = [p for p in cache.iterdir()]
+    for f in folder.iterdir():
+        if f.name != "entry.json":
+            f.write_bytes(b"not a model")  # a disk error, a half-copied backup
+    again = accelerate(tiny_prior, FastCpu(cache, engine))
+    assert again.fast_name == engine
+    want, got = eps_both(tiny_prior, again)
+    assert (want - got).abs().max() < 1e-4
