@@ -28,13 +28,7 @@ from gen2res_desktop.core.adapters import (
     save_adapter,
 )
 from gen2res_desktop.core.atomic import atomic_path
-from gen2res_desktop.core.devices import (
-    as_layout,
-    autocast,
-    autocast_dtype,
-    in_layout,
-    oom_as_error,
-)
+from gen2res_desktop.core.devices import autocast, autocast_dtype, oom_as_error
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.images import load_rgb, pil_to_tensor, to_rgb
 from gen2res_desktop.core.paths import checkpoint_path
@@ -42,6 +36,12 @@ from gen2res_desktop.core.priors import LoadedPrior
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 MIN_IMAGES = 1
+
+
+# Training keeps the default memory layout even on a CPU, where sampling uses channels-last
+# (core.devices.memory_format): a LoRA step measured 44 s contiguous and 47 to 58 s
+# channels-last (benchmarks/results/speed_variants_full_cpu.md).
+TRAIN_MEMORY_FORMAT = torch.contiguous_format
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def train_adapter(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(options.seed)
         attach_lora(unet, options.rank, options.alpha, options.targets)
-    in_layout(unet.to(device).train(), device)
+    unet.to(device, memory_format=TRAIN_MEMORY_FORMAT).train()
     params = [p for p in unet.parameters() if p.requires_grad]
     fused = {"fused": True} if device.type == "cuda" else {}
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.0, **fused)
@@ -229,7 +229,7 @@ class _Stepper:
         ab = self.alphas_cumprod[t.to(device)][:, None, None, None]
         x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
         with autocast(device, self.dtype):
-            pred = self.unet(as_layout(x_t, device), t.to(device)).sample
+            pred = self.unet(x_t, t.to(device)).sample
         loss = F.mse_loss(pred.float(), noise)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optim)
@@ -262,7 +262,7 @@ def fine_tune(
     _check_options(prior, options)
     data, _ = prepare_images(images, prior.resolution)
     device = prior.device
-    unet = copy.deepcopy(prior.unet).to(device).train()
+    unet = copy.deepcopy(prior.unet).to(device, memory_format=TRAIN_MEMORY_FORMAT).train()
     unet.requires_grad_(True)
     fused = {"fused": True} if device.type == "cuda" else {}
     optim = torch.optim.AdamW(unet.parameters(), lr=options.lr, weight_decay=0.0, **fused)

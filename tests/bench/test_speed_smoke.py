@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_speed_benchmark_smoke(tmp_path):
+def run_smoke(tmp_path, *extra):
     r = subprocess.run(
         [
             sys.executable,
@@ -19,12 +19,17 @@ def test_speed_benchmark_smoke(tmp_path):
             "cpu",
             "--out",
             str(tmp_path),
+            *extra,
         ],
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_speed_benchmark_smoke(tmp_path):
+    run_smoke(tmp_path)
     data = json.loads((tmp_path / "speed_smoke_cpu.json").read_text())
     stages = [row["stage"] for row in data["rows"]]
     assert any(s.startswith("forward, torch eager fp32, LoRA merged") for s in stages)
@@ -37,23 +42,7 @@ def test_speed_benchmark_smoke(tmp_path):
 
 
 def test_speed_benchmark_variants_smoke(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "speed.py"),
-            "--scale",
-            "smoke",
-            "--device",
-            "cpu",
-            "--variants",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
+    run_smoke(tmp_path, "--variants")
     data = json.loads((tmp_path / "speed_variants_smoke_cpu.json").read_text())
     stages = [row["stage"] for row in data["rows"]]
     assert any("decoder only" in s for s in stages)

@@ -156,20 +156,25 @@ def test_jobs_wait_in_a_visible_queue(qtbot, make_window, reference_files):
     assert window.subjects.start_training("Rose", TINY_TRAIN) is None  # no second copy queued
 
 
-def test_restore_a_photo_then_compare_keep_and_vary(
-    qtbot, make_window, reference_files, astronaut, tmp_path
-):
-    window = make_window()
+def trained_rose_with_a_scan(window, reference_files, astronaut, tmp_path):
+    """Rose trained, and a scan of another print of her photo (not the same bytes as a
+    reference) to restore, selected."""
     setup_rose(window, reference_files)
     window.subjects.start_training("Rose", TINY_TRAIN)
-    # a scan of another print of the photo (not the same bytes as a reference)
     scan = tmp_path / "scan.jpg"
     astronaut.save(scan, quality=85)
     import_files(window, [scan], subject="Rose", role="restore")
     window.sidebar.select_view(View("subject", "Rose"))
     photo = window.library.list_photos(subject="Rose", role="restore")[0]
-    row = window.model.row_of(("photo", photo.id))
-    window.views.select_rows([row])
+    window.views.select_rows([window.model.row_of(("photo", photo.id))])
+    return photo
+
+
+def test_restore_a_photo_then_compare_keep_and_vary(
+    qtbot, make_window, reference_files, astronaut, tmp_path
+):
+    window = make_window()
+    photo = trained_rose_with_a_scan(window, reference_files, astronaut, tmp_path)
     asked = []
     window.ask = lambda title, q: asked.append(q) or True
     window.choose = lambda title, q, choices: asked.append(q) or 0
@@ -290,14 +295,7 @@ def test_restores_run_on_the_cpu_engine_chosen_in_settings(
     settings = AppSettings(steps=1, find_faces=False, welcome_done=True, measure_speed=False)
     settings.cpu_engine = "onnxruntime"
     window = make_window(settings=settings)
-    setup_rose(window, reference_files)
-    window.subjects.start_training("Rose", TINY_TRAIN)
-    scan = tmp_path / "scan.jpg"
-    astronaut.save(scan, quality=85)
-    import_files(window, [scan], subject="Rose", role="restore")
-    window.sidebar.select_view(View("subject", "Rose"))
-    photo = window.library.list_photos(subject="Rose", role="restore")[0]
-    window.views.select_rows([window.model.row_of(("photo", photo.id))])
+    trained_rose_with_a_scan(window, reference_files, astronaut, tmp_path)
     window.runner.autostart = False  # look at the jobs instead of running them
     window.restore.action_restore.trigger()
     window.restore.restore_all("Rose")
