@@ -66,7 +66,7 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
 
 def memory_format(device: torch.device) -> torch.memory_format:
     """Channels-last for sampling on a CPU, where oneDNN's convolutions run faster with it
-    (benchmarks/results/speed_variants_full_cpu.md: the 256 px forward 3.85 -> 3.44 s); the
+    (benchmarks/results/speed_variants_full_cpu.md: the 256 px forward 4.26 -> 3.73 s); the
     default layout elsewhere (untested on GPUs). Training keeps the default layout (see
     core.training.TRAIN_MEMORY_FORMAT)."""
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format

@@ -40,8 +40,9 @@ TORCH = "torch"
 ONNXRUNTIME = "onnxruntime"
 OPENVINO = "openvino"
 # Fastest first, as measured on the 2-core CPU (benchmarks/results/speed_full_cpu.md: the
-# 256 px forward with a merged LoRA takes 2.98 s on ONNX Runtime, 3.10 s on OpenVINO,
-# 3.48 s compiled and 3.79 s in eager torch; ONNX Runtime also converts in 17 s against 38).
+# 256 px forward with a merged LoRA takes 3.16 s on ONNX Runtime, 3.31 s on OpenVINO,
+# 3.45 s compiled and 3.79 s in eager torch; ONNX Runtime was the fastest in every run and
+# converts in 16 s against 36; see speed_notes.md).
 CPU_PREFERENCE = (ONNXRUNTIME, OPENVINO)
 # what to install for each engine (pip extras of this package)
 EXTRAS = {OPENVINO: "openvino", ONNXRUNTIME: "onnx"}

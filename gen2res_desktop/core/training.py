@@ -39,7 +39,7 @@ MIN_IMAGES = 1
 
 
 # Training keeps the default memory layout even on a CPU, where sampling uses channels-last
-# (core.devices.memory_format): a LoRA step measured 44 s contiguous and 47 to 58 s
+# (core.devices.memory_format): a LoRA step measured 46.6 s contiguous and 50.1 s
 # channels-last (benchmarks/results/speed_variants_full_cpu.md).
 TRAIN_MEMORY_FORMAT = torch.contiguous_format
 
