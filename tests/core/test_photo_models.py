@@ -461,10 +461,12 @@ def test_catalogue_is_complete_and_pinned():
         "realesrgan-general-x4v3",
         "realesrgan-x2",
         "realesrgan-x4",
+        "bopbtl-scratch",
     }
     for e in CATALOGUE.values():
         assert e.task in TASKS and (e.sha256 or e.md5) and e.url.startswith("https://github.com/")
-        assert e.licence and e.source_page.startswith("https://") and e.url.endswith(e.filename)
+        named = e.archive_member if e.archive_member else e.url
+        assert e.licence and e.source_page.startswith("https://") and named.endswith(e.filename)
 
 
 def test_models_module_imports_no_torch():

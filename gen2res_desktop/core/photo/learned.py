@@ -13,7 +13,7 @@ import numpy as np
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback
 
 # What a photo model is for; the repair stage that may use it.
-TASKS = ("inpaint", "denoise", "jpeg", "upscale")
+TASKS = ("inpaint", "denoise", "jpeg", "upscale", "damage")
 
 
 class PhotoModel(Protocol):
@@ -31,7 +31,8 @@ class PhotoModel(Protocol):
         progress: ProgressCallback,
         cancel: CancelToken,
     ) -> np.ndarray:
-        """uint8 RGB (H x W x 3) in, uint8 RGB (H*scale x W*scale x 3) out. ``mask``
+        """uint8 RGB (H x W x 3) in, uint8 RGB (H*scale x W*scale x 3) out; a ``damage``
+        model (a detector) returns its damage map instead: uint8 H x W, 255 = damaged. ``mask``
         (uint8, nonzero = fill) is required by inpainting models; ``strength`` (0..1) is
         used by models that take a noise level (DRUNet) and ignored by others."""
         ...

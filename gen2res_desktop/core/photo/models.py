@@ -36,6 +36,7 @@ from gen2res_desktop.core.atomic import atomic_path, atomic_write_text
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.paths import library_home
+from gen2res_desktop.core.photo.catalogue import CATALOGUE, CatalogueEntry
 from gen2res_desktop.core.photo.learned import TASKS
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -54,131 +55,6 @@ _TIMEOUT = 30
 
 def photo_models_dir(home: Path | None = None) -> Path:
     return (home or library_home()) / FOLDER
-
-
-@dataclass(frozen=True)
-class CatalogueEntry:
-    """A photo model the app knows how to download, pinned by its checksum."""
-
-    name: str
-    title: str
-    task: str  # one of learned.TASKS
-    scale: int
-    filename: str
-    url: str
-    size: int | None
-    sha256: str | None
-    md5: str | None  # used only when no sha256 is known
-    licence: str
-    source_page: str
-    notes: str = ""
-
-
-# Official release files. The sizes and checksums come from public catalogues of these
-# releases (the projects' own model zoos and downstream apps that pin them); they could
-# not be re-checked against the files here, which has no network. A file that does not
-# match is refused and removed after download, never installed.
-CATALOGUE: dict[str, CatalogueEntry] = {
-    e.name: e
-    for e in (
-        CatalogueEntry(
-            name="lama",
-            title="Big LaMa inpainting (fills scratches and holes)",
-            task="inpaint",
-            scale=1,
-            filename="big-lama.pt",
-            url="https://github.com/Sanster/models/releases/download/add_big_lama/big-lama.pt",
-            size=None,
-            sha256=None,  # public sources disagree; the md5 is the one IOPaint pins
-            md5="e3aa4aaa15225a33ec84f9f4bc47e500",
-            licence="Apache-2.0",
-            source_page="https://github.com/advimman/lama",
-            notes="TorchScript file; only its weights are read.",
-        ),
-        CatalogueEntry(
-            name="scunet",
-            title="SCUNet real-photo denoising (PSNR)",
-            task="denoise",
-            scale=1,
-            filename="scunet_color_real_psnr.pth",
-            url="https://github.com/cszn/KAIR/releases/download/v1.0/scunet_color_real_psnr.pth",
-            size=71982841,
-            sha256="fa78899ba2caec9d235a900e91d96c689da71c42029230c2028b00f09f809c2e",
-            md5=None,
-            licence="Apache-2.0",
-            source_page="https://github.com/cszn/SCUNet",
-        ),
-        CatalogueEntry(
-            name="drunet",
-            title="DRUNet colour denoiser (strength sets its noise level)",
-            task="denoise",
-            scale=1,
-            filename="drunet_color.pth",
-            url="https://github.com/cszn/KAIR/releases/download/v1.0/drunet_color.pth",
-            size=None,
-            sha256="479abe3c5327dfd10ff54a80ec7d4098ca80752a5c9492cdff31cee430bec4b4",
-            md5=None,
-            licence="MIT",
-            source_page="https://github.com/cszn/DPIR",
-            notes="Released with KAIR (MIT).",
-        ),
-        CatalogueEntry(
-            name="fbcnn",
-            title="FBCNN colour JPEG artefact removal",
-            task="jpeg",
-            scale=1,
-            filename="fbcnn_color.pth",
-            url="https://github.com/jiaxi-jiang/FBCNN/releases/download/v1.0/fbcnn_color.pth",
-            size=287755111,
-            sha256="8b0e4ef23d59cf7ac934a342cb31a17619e4fa4a0b3374a9d78c5174312387e8",
-            md5=None,
-            licence="Apache-2.0",
-            source_page="https://github.com/jiaxi-jiang/FBCNN",
-        ),
-        CatalogueEntry(
-            name="realesrgan-general-x4v3",
-            title="Real-ESRGAN general x4 v3 (small and quick, good on a CPU)",
-            task="upscale",
-            scale=4,
-            filename="realesr-general-x4v3.pth",
-            url="https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/"
-            "realesr-general-x4v3.pth",
-            size=4885111,
-            sha256="8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
-            md5=None,
-            licence="BSD-3-Clause",
-            source_page="https://github.com/xinntao/Real-ESRGAN",
-        ),
-        CatalogueEntry(
-            name="realesrgan-x2",
-            title="Real-ESRGAN x2plus",
-            task="upscale",
-            scale=2,
-            filename="RealESRGAN_x2plus.pth",
-            url="https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.1/"
-            "RealESRGAN_x2plus.pth",
-            size=67061725,
-            sha256="49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb",
-            md5=None,
-            licence="BSD-3-Clause",
-            source_page="https://github.com/xinntao/Real-ESRGAN",
-        ),
-        CatalogueEntry(
-            name="realesrgan-x4",
-            title="Real-ESRGAN x4plus",
-            task="upscale",
-            scale=4,
-            filename="RealESRGAN_x4plus.pth",
-            url="https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/"
-            "RealESRGAN_x4plus.pth",
-            size=67040989,
-            sha256="4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1",
-            md5=None,
-            licence="BSD-3-Clause",
-            source_page="https://github.com/xinntao/Real-ESRGAN",
-        ),
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -543,6 +419,44 @@ def _fetch(
         raise _incomplete(entry, have, total)
 
 
+def _fetch_member(
+    entry: CatalogueEntry,
+    url: str,
+    folder: Path,
+    dest: Path,
+    progress: ProgressCallback,
+    cancel: CancelToken,
+) -> None:
+    """Fetch only ``entry.archive_member`` out of the zip archive at ``url`` into ``dest``
+    (its compressed bytes resume like a plain download), checked by the archive's CRC32."""
+    from gen2res_desktop.core.photo import zip_member as zm
+
+    def fail(message: str) -> Gen2ResError:
+        return Gen2ResError(f"Cannot download the photo model '{entry.name}': {message}.")
+
+    headers = {"User-Agent": f"gen2res/{__version__}", "Accept-Encoding": "identity"}
+    remote = zm.RemoteZip(url, headers, fail, lambda _e: _offline(entry, url), _TIMEOUT)
+    assert entry.archive_member
+    member = remote.find(entry.archive_member)
+    # named by the member's CRC: a part left from an archive that changed since is not reused
+    part = folder / f"{entry.filename}.{member.crc32:08x}.zpart"
+    for old in folder.glob(f"{entry.filename}.*.zpart"):
+        if old != part:
+            old.unlink(missing_ok=True)
+    try:
+        remote.fetch(member, part, progress, cancel, entry.filename)
+    except OSError as e:
+        raise _cannot_write(part, e) from e
+    cancel.check()
+    staging = folder / f"{entry.filename}.inflating"
+    try:
+        zm.inflate(member, part, staging, fail)
+        staging.replace(dest)
+    except OSError as e:
+        raise _cannot_write(dest, e) from e
+    part.unlink(missing_ok=True)
+
+
 def _verify(entry: CatalogueEntry, path: Path) -> None:
     size = path.stat().st_size
     if entry.size and size != entry.size:
@@ -598,8 +512,11 @@ def download_photo_model(
     part = folder / f"{entry.filename}.part"
     if not dest.is_file():
         cancel.check()
-        _fetch(entry, url, part, progress, cancel)
-        part.replace(dest)
+        if entry.archive_member:
+            _fetch_member(entry, url, folder, dest, progress, cancel)
+        else:
+            _fetch(entry, url, part, progress, cancel)
+            part.replace(dest)
     cancel.check()
     progress(Progress("verify", 0, 1, f"Checking {entry.filename}"))
     _verify(entry, dest)

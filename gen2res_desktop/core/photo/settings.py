@@ -18,6 +18,9 @@ MONOCHROME_CHOICES = ("keep", "neutral", "colour")
 class RepairSettings:
     """Each stage can be switched off; strengths run from 0 (nothing) to 1 (strongest).
 
+    ``damage_detector`` names what finds the damage: ``auto`` (an installed damage-detection
+    model when there is one, else the built-in detector), ``opencv`` (built in) or the name
+    of an installed photo model of task ``damage``.
     ``inpaint`` / ``denoise`` name the method: ``opencv`` (built in), ``off``, or the name of
     an installed photo model; ``inpaint="auto"`` uses an installed inpainting model when
     there is one, else OpenCV. ``upscale_model`` None enlarges with OpenCV (Lanczos).
@@ -28,6 +31,7 @@ class RepairSettings:
 
     scratches: bool = True
     scratch_sensitivity: float = 0.5
+    damage_detector: str = AUTO
     inpaint: str = AUTO
     denoise: str = OPENCV
     denoise_strength: float = 0.5
@@ -51,7 +55,7 @@ class RepairSettings:
                 f"Unknown choice for black-and-white photos '{self.monochrome}' "
                 f"(use {', '.join(MONOCHROME_CHOICES)})."
             )
-        for name in ("inpaint", "denoise"):
+        for name in ("inpaint", "denoise", "damage_detector"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise Gen2ResError(f"The {name} method needs a name.")
 
@@ -72,7 +76,11 @@ class RepairSettings:
     @property
     def models_named(self) -> list[str]:
         """The photo models these settings ask for by name (not the built-in methods)."""
-        names = [m for m in (self.inpaint, self.denoise) if m not in (OPENCV, OFF, AUTO)]
+        names = [
+            m
+            for m in (self.damage_detector, self.inpaint, self.denoise)
+            if m not in (OPENCV, OFF, AUTO)
+        ]
         if self.upscale > 1 and self.upscale_model:
             names.append(self.upscale_model)
         return names

@@ -23,6 +23,7 @@ import torch
 from gen2res_desktop.core.devices import resolve_device
 from gen2res_desktop.core.errors import Gen2ResError, OutOfMemory
 from gen2res_desktop.core.hashing import sha256_file
+from gen2res_desktop.core.photo import scratch_detector
 from gen2res_desktop.core.photo.learned import TASKS
 from gen2res_desktop.core.photo.models import CATALOGUE, PhotoModelInfo, PhotoModelRegistry
 from gen2res_desktop.core.photo.tiles import process_tiled
@@ -41,7 +42,16 @@ KNOWN_ARCHS = {
     "Compact": "upscale",
 }
 # Wrappers training code puts around a state dict, in the order they are unwrapped.
-_WRAPPERS = ("model_state_dict", "state_dict", "params_ema", "params-ema", "params", "model", "net")
+_WRAPPERS = (
+    "model_state_dict",
+    "model_state",  # Bringing Old Photos Back to Life
+    "state_dict",
+    "params_ema",
+    "params-ema",
+    "params",
+    "model",
+    "net",
+)
 _PREFIXES = ("module.", "netG.")
 _LAMA_KEY = "model.model.1.bn_l.running_mean"
 # Tiles: restoration models see ~512 px with 32 px of shared context; LaMa needs much
@@ -149,15 +159,20 @@ class Detected:
     parameters: int
 
     def tasks(self) -> tuple[str, ...]:
-        if self.default_task == "inpaint":
-            return ("inpaint",)
+        if self.default_task in ("inpaint", "damage"):
+            return (self.default_task,)
         if self.scale > 1:
             return ("upscale",)
         return ("denoise", "jpeg")
 
 
 def detect(sd: dict[str, torch.Tensor], label: str) -> Detected:
-    """Recognise ``sd`` with spandrel and check Gen2Res can use it; Gen2ResError if not."""
+    """Recognise ``sd`` (our own architectures first, then spandrel's) and check Gen2Res
+    can use it; Gen2ResError if not."""
+    if scratch_detector.matches(sd):  # spandrel does not know it
+        net = scratch_detector.build(sd, label)
+        params = scratch_detector.parameters(net)
+        return Detected(net, scratch_detector.ARCH, 1, "damage", params)
     arch = next(
         (
             a.architecture
@@ -444,6 +459,10 @@ class LoadedPhotoModel:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+# What loading an installed model gives: a restoration model, or a damage detector.
+Loaded = LoadedPhotoModel | scratch_detector.ScratchDetectorModel
+
+
 class PhotoModelCache:
     """The installed photo models, each loaded once and kept for the next photo
     (implements :class:`.learned.ModelSource`)."""
@@ -452,7 +471,7 @@ class PhotoModelCache:
         self.registry = PhotoModelRegistry(home)
         self._device_name = device
         self._device: torch.device | None = None
-        self._models: dict[str, LoadedPhotoModel] = {}
+        self._models: dict[str, Loaded] = {}
         self._lock = threading.Lock()
 
     @property
@@ -468,7 +487,7 @@ class PhotoModelCache:
         names = [i.name for i in self.registry.list() if i.task == task]
         return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
-    def load(self, name: str) -> LoadedPhotoModel:
+    def load(self, name: str) -> Loaded:
         info = self.registry.get(name)
         with self._lock:
             cached = self._models.get(name)
@@ -483,7 +502,7 @@ class PhotoModelCache:
             self._models.clear()
 
 
-def load_installed(info: PhotoModelInfo, device: torch.device | str = "cpu") -> LoadedPhotoModel:
+def load_installed(info: PhotoModelInfo, device: torch.device | str = "cpu") -> Loaded:
     """Load an installed photo model after checking its file is the one installed."""
     device = torch.device(device) if isinstance(device, str) else device
     if sha256_file(info.path) != info.sha256:
@@ -500,6 +519,8 @@ def load_installed(info: PhotoModelInfo, device: torch.device | str = "cpu") -> 
             "model it was installed as; remove it and install it again."
         )
     try:
+        if found.arch == scratch_detector.ARCH:
+            return scratch_detector.ScratchDetectorModel(found.descriptor, info=info, device=device)
         return LoadedPhotoModel(info, found.descriptor, device)
     except torch.OutOfMemoryError as e:
         raise OutOfMemory(
