@@ -42,6 +42,13 @@ def add_repair_arguments(p: argparse.ArgumentParser) -> None:
         "--scratch-sensitivity", type=_fraction, default=d.scratch_sensitivity, metavar="0..1"
     )
     g.add_argument(
+        "--damage-detector",
+        default=AUTO,
+        metavar="auto|opencv|MODEL",
+        help="what finds the damage (auto: an installed damage-detection model, else the "
+        "built-in OpenCV detector); either way faces' eyes, noses and mouths are left alone",
+    )
+    g.add_argument(
         "--inpaint",
         default=AUTO,
         metavar="auto|opencv|MODEL",
@@ -75,6 +82,7 @@ def repair_settings(args: argparse.Namespace) -> RepairSettings:
     return RepairSettings(
         scratches=args.scratches == "on",
         scratch_sensitivity=args.scratch_sensitivity,
+        damage_detector=args.damage_detector,
         inpaint=args.inpaint,
         denoise=args.denoise,
         denoise_strength=args.denoise_strength,
@@ -98,6 +106,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", metavar="PHOTO_ID|FILE")
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
     p.add_argument("--sensitivity", type=_fraction, default=RepairSettings().scratch_sensitivity)
+    p.add_argument(
+        "--damage-detector",
+        default=AUTO,
+        metavar="auto|opencv|MODEL",
+        help="auto: an installed damage-detection model, else the built-in OpenCV detector",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_damage)
@@ -113,18 +127,27 @@ def cmd_damage(args: argparse.Namespace) -> int:
 
     from gen2res_desktop.cli.output import TerminalProgress
     from gen2res_desktop.core.images import load_rgb
-    from gen2res_desktop.core.photo.damage import detect_damage
+    from gen2res_desktop.core.photo.damage_finding import find_damage
     from gen2res_desktop.core.photo.repair import check_photo
+    from gen2res_desktop.core.photo.spandrel_models import PhotoModelCache
     from gen2res_desktop.library.store import write_damage_map
 
     target = str(args.input)
+    faces = None
     if is_library_id(target):
+        from gen2res_desktop.library.restore import stored_detected_faces
         from gen2res_desktop.library.store import Library
 
         with Library.open() as lib:
             image = lib.load_photo_rgb(int(target))
+            stored = lib.list_faces(photo_id=int(target))
+            faces = stored_detected_faces(stored) if stored else None
+            home = lib.home
     else:
+        from gen2res_desktop.core.paths import library_home
+
         image = load_rgb(target)
+        home = library_home()
     out: Path = args.out
     refuse_existing(out, overwrite=args.overwrite)
     if not is_library_id(target) and out.resolve() == Path(target).resolve():
@@ -133,16 +156,45 @@ def cmd_damage(args: argparse.Namespace) -> int:
     check_photo(rgb)
     bar = TerminalProgress()
     try:
-        mask = detect_damage(rgb, sensitivity=args.sensitivity, progress=bar)
+        finding = find_damage(
+            rgb,
+            detector=args.damage_detector,
+            sensitivity=args.sensitivity,
+            faces=faces,
+            models=PhotoModelCache(home, None),
+            progress=bar,
+        )
     finally:
         bar.close()
+    mask = finding.mask
     write_damage_map(mask, out)
     fraction = float((mask > 0).mean())
     if args.json:
-        print_json({"out": str(out), "damaged_fraction": fraction, "size": list(image.size)})
+        print_json(
+            {
+                "out": str(out),
+                "damaged_fraction": fraction,
+                "size": list(image.size),
+                "detector": finding.method,
+                "faces_protected": finding.faces,
+                "protected_pixels": finding.protected_pixels,
+            }
+        )
     else:
-        print(f"Damage map written to {out} ({fraction:.2%} of the photo marked as damaged).")
+        print(
+            f"Damage map written to {out} ({fraction:.2%} of the photo marked as damaged, "
+            f"found by the {_detector_words(finding.method)})."
+        )
+        if finding.faces:
+            print(
+                f"The eyes, noses and mouths of {finding.faces} face(s) were left out of the "
+                "map; paint over them yourself if they are damaged."
+            )
     return 0
+
+
+def _detector_words(method: str) -> str:
+    return "built-in detector" if method == OPENCV else f"photo model '{method}'"
 
 
 def read_mask(path: Path):

@@ -114,7 +114,8 @@ class PriorCache:
         return self.for_subject(plan.subject) if plan.subject else base
 
 
-def _stored_faces(faces: list[Face]) -> list[DetectedFace]:
+def stored_detected_faces(faces: list[Face]) -> list[DetectedFace]:
+    """The library's stored faces as the detector gives them (box, landmarks, descriptor)."""
     return [
         DetectedFace(f.box, np.asarray(f.landmarks, dtype=float), 0.0, f.descriptor) for f in faces
     ]
@@ -237,7 +238,11 @@ def restore_whole_photo(
             lib.set_photo_crop(photo_id, crop)  # remembered for the next restore of this pet
         elif faces and subj is not None and subj.kind != "person":
             crop = lib.photo_crop(photo_id)
-        if faces and crop is None and (subj is None or subj.kind == "person"):
+        person = subj is None or subj.kind == "person"
+        # the faces are wanted for the repair too: their features are kept out of the
+        # automatic damage map, also when only the print is repaired
+        guard = not faces and repair.scratches and damage_map is None and person
+        if (faces and crop is None and person) or guard:
             image, stored = photo_faces(lib, photo_id, detector=detector)
         else:
             image = lib.load_photo_rgb(photo)
@@ -255,13 +260,14 @@ def restore_whole_photo(
     priors = PriorCache(lib, device)
     base = None
     found: list[DetectedFace] | None = None
+    early: list[Region] = []
     if faces:
         # the prior, the faces and whether any can be restored are known before the repair,
         # so a missing prior or a photo with no usable face fails at once, not minutes later
         base = priors.for_subject(subj)
         kind = subj.kind if subj else "person"
         if stored is not None:
-            found = _stored_faces(stored)
+            found = stored_detected_faces(stored)
         elif crop is None and kind == "person":
             # a file: detected on the original, like a library photo's stored faces
             found = detect_faces(np.asarray(image), detector=detector, with_descriptors=False)
@@ -277,6 +283,8 @@ def restore_whole_photo(
         repair,
         damage_map=damage_map,
         models=photo_models(lib, device),
+        faces=_guard_faces(found, stored, faces),
+        regenerate=[r.index for r in early] if faces and found is not None else (),
         progress=progress,
         cancel=cancel,
     )
@@ -335,6 +343,19 @@ def restore_whole_photo(
         outcome.restoration = _record(lib, photo_id, outcome, settings, subj, repair, faces)
     progress(Progress("done", 1, 1, "Restored"))
     return outcome
+
+
+def _guard_faces(
+    found: list[DetectedFace] | None, stored: list[Face] | None, restoring: bool
+) -> list[DetectedFace] | None:
+    """The faces whose features the repair keeps out of the automatic damage map: those
+    the face stage uses, else the library's stored ones; None lets the repair find them."""
+    if found is not None:
+        return found
+    if stored is not None:
+        return stored_detected_faces(stored)
+    # a pet's square or a file with faces off: the repair looks for faces itself
+    return [] if restoring else None
 
 
 def face_batches(plans: list[FacePlan], size: int) -> dict[int, tuple[int, ...]]:

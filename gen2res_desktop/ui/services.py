@@ -118,14 +118,26 @@ def detect_photo_damage(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
-    """The detector's damage map of a library photo (uint8, 255 = damaged, photo-sized as
-    displayed), for the damage map editor; run it on a runner, a big scan takes seconds."""
-    from gen2res_desktop.core.photo.damage import detect_damage
+    """The automatic damage map of a library photo (uint8, 255 = damaged, photo-sized as
+    displayed), for the damage map editor: the detector the restore options choose, kept
+    off the faces' features as a restore keeps it; run it on a runner, a big scan takes
+    seconds."""
+    from gen2res_desktop.core.photo.damage_finding import find_damage
+    from gen2res_desktop.library.restore import photo_models, stored_detected_faces
 
     cancel = cancel or CancelToken()
     rgb = np.asarray(lib.load_photo_rgb(photo_id))
+    stored = lib.list_faces(photo_id=photo_id)
     cancel.check()
-    return detect_damage(rgb, sensitivity=sensitivity, progress=progress, cancel=cancel)
+    return find_damage(
+        rgb,
+        detector=lib.repair_settings().damage_detector,
+        sensitivity=sensitivity,
+        faces=stored_detected_faces(stored) if stored else None,
+        models=photo_models(lib, None),
+        progress=progress,
+        cancel=cancel,
+    ).mask
 
 
 # -- photo models (the repair stages' learned models) ---------------------------------------

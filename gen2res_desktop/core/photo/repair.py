@@ -8,13 +8,16 @@ regenerates each face from the *repaired* photo and pastes it back into it.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
 
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.photo import damage, denoise, inpaint, tone, upscale
+from gen2res_desktop.core.faces import DetectedFace
+from gen2res_desktop.core.photo import denoise, inpaint, tone, upscale
+from gen2res_desktop.core.photo.damage_finding import find_damage
 from gen2res_desktop.core.photo.learned import ModelSource, PhotoModel
 from gen2res_desktop.core.photo.settings import AUTO, OFF, OPENCV, RepairSettings
 from gen2res_desktop.core.progress import (
@@ -49,6 +52,8 @@ class RepairResult:
     stages: list[StageRecord]
     scale: int
     tint: tone.Tint | None  # set for a photo kept monochrome; apply it after the faces
+    # facial features the automatic map was kept off, polygons of [x, y] input pixels
+    protected: list[list[list[int]]] = field(default_factory=list)
 
     def record(self) -> dict:
         """What the library stores with a restoration, so the result can be reproduced."""
@@ -56,6 +61,7 @@ class RepairResult:
             "scale": self.scale,
             "monochrome": self.tint is not None,
             "stages": [asdict(s) for s in self.stages],
+            "protected": self.protected,
         }
 
     def finish(self, image: np.ndarray) -> np.ndarray:
@@ -116,11 +122,17 @@ def repair_photo(
     *,
     damage_map: np.ndarray | None = None,
     models: ModelSource | None = None,
+    faces: Sequence[DetectedFace] | None = None,
+    regenerate: Collection[int] = (),
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> RepairResult:
     """Run the repair stages on ``rgb`` (uint8 H x W x 3); ``damage_map`` (the user's own,
-    same size) replaces the detector. The input is not modified."""
+    same size) replaces the detector. The input is not modified.
+
+    The automatic damage map is kept off the features of ``faces`` (in ``rgb``'s pixels;
+    None: found here) and out of the faces in ``regenerate`` (their indices), which the
+    face stage regenerates (:mod:`.face_safe`)."""
     cancel = cancel or CancelToken()
     rgb = np.ascontiguousarray(rgb)
     check_photo(rgb)
@@ -136,6 +148,7 @@ def repair_photo(
     stages: list[StageRecord] = []
     out = rgb
     used_map = None
+    protected: list[list[list[int]]] = []
 
     def begin(stage: str, message: str) -> float:
         cancel.check()
@@ -150,13 +163,19 @@ def repair_photo(
     if settings.scratches or damage_map is not None:
         t = begin("damage", "Finding scratches and dust")
         if damage_map is None:
-            used_map = damage.detect_damage(
+            finding = find_damage(
                 out,
+                detector=settings.damage_detector,
                 sensitivity=settings.scratch_sensitivity,
-                progress=stage_progress(progress, "damage"),
+                faces=faces,
+                regenerate=regenerate,
+                models=models,
+                progress=progress,
                 cancel=cancel,
             )
-            record = StageRecord("damage", OPENCV)
+            used_map, protected = finding.mask, finding.protected
+            record = StageRecord("damage", finding.method, finding.model_sha256)
+            record.detail["protected_pixels"] = finding.protected_pixels
         else:
             used_map = damage_map
             record = StageRecord("damage", "your map")
@@ -169,9 +188,14 @@ def repair_photo(
                 found = models.installed("inpaint") if models is not None else []
                 name = found[0] if found else OPENCV
             if name == OPENCV:
-                # the detector's map already covers each scratch's rim; a painted one may not
-                out = inpaint.inpaint_opencv(
-                    out, used_map, grow_pixels=0 if damage_map is None else 1
+                # the detector's map already covers each scratch's rim; a painted one may not.
+                # Thin damage is diffused over (Telea), wide holes get texture copied in
+                out = inpaint.inpaint_builtin(
+                    out,
+                    used_map,
+                    grow_pixels=0 if damage_map is None else 1,
+                    progress=stage_progress(progress, "inpaint"),
+                    cancel=cancel,
                 )
                 record = StageRecord("inpaint", OPENCV)
             else:
@@ -236,6 +260,6 @@ def repair_photo(
         out = tone.correct_tone(out, settings.colour_strength, monochrome=settings.monochrome)
         done(StageRecord("colour", OPENCV, detail={"fading": round(before, 3)}), t)
 
-    result = RepairResult(out, used_map, stages, factor, tint)
+    result = RepairResult(out, used_map, stages, factor, tint, protected)
     result.image = result.finish(out) if tint is not None and stages else out
     return result

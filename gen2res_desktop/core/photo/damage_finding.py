@@ -1,0 +1,105 @@
+"""The automatic damage map as the repair, the damage-map editor and ``gen2res damage`` all
+get it: the chosen detector (a learned damage model when one is installed, else the
+built-in one), then the face guard (:mod:`.face_safe`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.faces import DetectedFace
+from gen2res_desktop.core.photo import damage
+from gen2res_desktop.core.photo.face_safe import face_guard
+from gen2res_desktop.core.photo.learned import ModelSource
+from gen2res_desktop.core.photo.settings import AUTO, OPENCV
+from gen2res_desktop.core.progress import (
+    CancelToken,
+    Progress,
+    ProgressCallback,
+    no_progress,
+    stage_progress,
+)
+
+
+@dataclass
+class DamageFinding:
+    """An automatic damage map and how it was made."""
+
+    mask: np.ndarray  # uint8 H x W, 255 = damaged
+    method: str  # "opencv" or the damage model's name
+    model_sha256: str | None = None
+    # the facial features kept out of the map, as polygons of [x, y] photo pixels
+    protected: list[list[list[int]]] = field(default_factory=list)
+    protected_pixels: int = 0  # marks the face guard took out
+    faces: int = 0  # faces the guard was built from
+
+
+def installed_detector(models: ModelSource | None, detector: str) -> str:
+    """What ``detector`` ("auto", "opencv" or a model's name) runs with these models."""
+    if detector == AUTO:
+        found = models.installed("damage") if models is not None else []
+        return found[0] if found else OPENCV
+    return detector
+
+
+def find_faces_for_guard(rgb: np.ndarray) -> list[DetectedFace]:
+    """Faces to protect when the caller has none at hand (dlib's HOG detector)."""
+    from gen2res_desktop.core.faces import detect_faces
+
+    try:
+        return detect_faces(rgb, detector="hog", with_descriptors=False)
+    except Gen2ResError:
+        return []
+
+
+def find_damage(
+    rgb: np.ndarray,
+    *,
+    detector: str = AUTO,
+    sensitivity: float = 0.5,
+    faces: Sequence[DetectedFace] | None = None,
+    regenerate: Collection[int] = (),
+    models: ModelSource | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> DamageFinding:
+    """The face-safe automatic damage map of ``rgb`` (uint8 H x W x 3).
+
+    ``faces`` are the photo's faces in its pixels (None: found here); ``regenerate`` the
+    indices of those the face stage will regenerate, whose inside is left to it."""
+    cancel = cancel or CancelToken()
+    name = installed_detector(models, detector)
+    if name == OPENCV:
+        mask = damage.detect_damage(
+            rgb, sensitivity=sensitivity, progress=stage_progress(progress, "damage"), cancel=cancel
+        )
+        finding = DamageFinding(mask, OPENCV)
+    else:
+        if models is None:
+            raise Gen2ResError(f"No photo model named '{name}' is installed.")
+        model = models.load(name)
+        if model.task != "damage":
+            raise Gen2ResError(
+                f"The photo model '{name}' is for {model.task}, not for finding damage; "
+                "choose another."
+            )
+        mask = np.asarray(
+            model.run(rgb, progress=stage_progress(progress, "damage"), cancel=cancel)
+        )
+        if mask.shape != rgb.shape[:2]:
+            raise Gen2ResError(f"The damage model '{name}' gave a map of the wrong size.")
+        mask = np.where(mask > 127, 255, 0).astype(np.uint8)
+        finding = DamageFinding(mask, model.name, model.sha256)
+    cancel.check()
+    progress(Progress("damage", 0, 1, "Keeping faces' features out of the damage map"))
+    if faces is None:
+        faces = find_faces_for_guard(rgb)
+    guard = face_guard(rgb.shape[:2], faces, regenerate)
+    if guard is not None:
+        finding.mask, finding.protected_pixels = guard.apply(finding.mask, rgb)
+        finding.protected = guard.outlines
+        finding.faces = len(faces)
+    return finding
