@@ -15,23 +15,38 @@ differs from one side only. Dust is a small blob that differs from all around it
    surroundings: paper showing through a scratch is neutral, a highlight on an orange
    sleeve is orange. Dark candidates need a third more contrast: thin dark lines (shadows,
    gaps, creases in cloth) are far commoner in photos than thin bright ones.
-3. *Line-ness.* Oriented line structuring elements at 12 angles keep the candidates that
-   extend as a line for a scale-dependent length (a slightly dilated map lets gently
-   wavy lines and cracks through). A line pixel admits a few neighbouring angles; a blob,
-   a crossing or a patch of texture admits many or two separate sets, and is cut out, which
-   parts a scratch from the fur strands crossing it. Lines with parallel lines close beside
-   them at the same angle are texture (hair, fabric, grass). Components of the line cores
-   must be long, thin, straight or gently curved, and not surrounded by other structure.
-4. *Specks.* What is left of the strong candidates: small, compact, isolated blobs.
+3. *Straight lines.* Oriented line structuring elements at 12 angles keep the candidates
+   that extend as a line for a scale-dependent length (a slightly dilated map lets gently
+   wavy lines through). A line pixel admits a few neighbouring angles; a blob, a crossing
+   or a patch of texture admits many or two separate sets, and is cut out, which parts a
+   scratch from the fur strands crossing it. Lines with parallel lines close beside them at
+   the same angle are texture (hair, fabric, grass). Components of the line cores must be
+   long, thin, straight or gently curved, and not surrounded by other structure.
+4. *Wandering lines.* Cracks and craquelure wander and branch, and a scratch across a face
+   is cut into pieces by the crossings with brows, eyes and lips, so the straight-line test
+   alone misses them. The Hessian of the lightness at two scales says where the structure
+   is a ridge (curved strongly across, hardly along: a line of any course) rather than a
+   blob or a corner; candidates on such ridges that join into a long, thin component,
+   mostly strong and not surrounded by other structure, are lines too.
+5. *Faint lines.* A long scratch too faint for its pixels to pass one by one still stands
+   out when the residue is averaged along lines: at its own angle the mean is well above
+   the means at the other angles (isotropic grain and texture are alike at all), over a
+   long straight run. Such runs, three times the shortest straight length, are lines too.
+6. *Specks.* What is left of the strong candidates: small, compact, isolated blobs.
    Lines are traced on the weaker candidates and kept when most of their pixels are
    strong (hysteresis: grain breaks a faint scratch's strong pixels apart).
-5. The accepted lines and specks grow into their weaker rim: a scratch's soft edge is
+7. The accepted lines and specks grow into their weaker rim: a scratch's soft edge is
    damage too. (The inpainting grows the map by one more pixel.)
 
 Widths and lengths scale with the photo (``unit`` = shorter side / 1000, at least 1), so a
 scratch on a 4000 px scan, 6-10 px wide, is found like a 2 px one on a 1000 px scan.
 Large photos go through in overlapping tiles (bounded memory, progress and cancel between
-tiles). The constants were tuned on benchmarks/oldphoto (see oldphoto_notes.md there).
+tiles). The constants are tuned on the dev split of benchmarks/oldphoto only (generator 1
+on its own photos); its test split (another generator, other photos) reports how well they
+carry over (see oldphoto_notes.md there).
+
+Whatever this finds still passes the face guard (:mod:`.face_safe`) before anything is
+filled: see :func:`.damage_finding.find_damage`.
 """
 
 from __future__ import annotations
@@ -56,10 +71,10 @@ _FLOOR_WINDOW = 31.0  # neighbourhood over which the texture floor is measured
 _DENSITY_WINDOW = 31.0  # neighbourhood over which parallel lines count as texture
 # Thresholds (grey levels of the residue, at sensitivity 0.5).
 _K_NOISE = 3.0  # residue over the photo's noise sigma
-_K_FLOOR = 3.0  # residue over the neighbourhood's mean residue
+_K_FLOOR = 2.5  # residue over the neighbourhood's mean residue
 _MIN_CONTRAST = 25.0  # a scratch fainter than this is not worth inpainting
 _K_EDGE = 0.6  # residue over the step of the background beside it (halo test)
-_K_SPECK = 1.4  # specks need this much more contrast than line pixels
+_K_SPECK = 1.6  # specks need this much more contrast than line pixels
 _WEAK = 0.7  # the rim: weak pixels joined to a line or speck, as a fraction of the threshold
 _MAX_DENSITY = 0.35  # fraction of a neighbourhood covered by same-angle lines (texture above)
 _MAX_CLUTTER = 0.06  # fraction of a line's surroundings holding other candidates (texture)
@@ -72,8 +87,16 @@ _DARK = 1.3  # dark candidates need this much more contrast than bright ones
 _MAX_RUN = 4  # of the 12 angles: more, and the pixel is in a blob, not on a line
 _BEND = 0.1  # a line's spread across its axis may be this fraction of its length
 _WAVE = 3.0  # plus this many pixels (a wavy scratch, a crack's wander)
+_RIDGE_SCALES = (1.0, 1.8)  # Hessian scales (sigma at unit 1) for the wandering lines
+_ANISO = 0.35  # on a ridge the curvature along is at most this fraction of that across
+_WANDER = 2.0  # a wandering line's shortest extent, in shortest straight lengths
+_FAINT_LINE = 31.0  # the averaging line's length for faint lines
+_FAINT_CONTRAST = 6.0  # a faint line's least averaged contrast (grey levels) ...
+_K_FAINT = 3.0  # ... and its least over the neighbourhood's mean of that contrast
+_FAINT_LENGTH = 3.0  # a faint line's shortest extent, in shortest straight lengths
+_FAINT_PIXEL = 0.3  # of the candidate threshold: what each faint line pixel must have
 _GRAY_PHOTO = 0.08  # below this saturation almost everywhere the photo has no colour to use
-_NEUTRAL = 0.6  # a bright damaged pixel's saturation: at most this fraction of its
+_NEUTRAL = 0.45  # a bright damaged pixel's saturation: at most this fraction of its
 _NEUTRAL_SLACK = 0.06  # surroundings' most colourful, plus this
 _TILE = 1536
 
@@ -95,6 +118,11 @@ def _line_kernels(length: int) -> list[np.ndarray]:
         k[c, c] = 1  # the anchor on the line: an opening never invents pixels at the border
         kernels.append(k)
     return kernels
+
+
+def _mean_kernels(length: int) -> list[np.ndarray]:
+    """Line kernels at the ANGLES, each summing to 1: the mean along a line."""
+    return [(k / k.sum()).astype(np.float32) for k in _line_kernels(length)]
 
 
 def _one_direction(max_run: int) -> np.ndarray:
@@ -132,6 +160,7 @@ class _Detector:
         self.sigma = sigma
         self.disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(2 * _DISC * unit),) * 2)
         self.lines = _line_kernels(_odd(_LINE * unit))
+        self.means = _mean_kernels(_odd(_FAINT_LINE * unit))
         self.floor_win = _odd(_FLOOR_WINDOW * unit)
         self.dens_win = _odd(_DENSITY_WINDOW * unit)
         self.rim = max(1, int(round(unit)))
@@ -219,6 +248,70 @@ class _Detector:
         spread = np.sqrt(np.maximum(across, 0.0))
         return spread <= _BEND * diag + _WAVE * self.unit
 
+    def _ridges(self, g: np.ndarray, bright: bool) -> np.ndarray:
+        """Where ``g`` is a ridge of the polarity at one of the scales (uint8 0/1): curved
+        strongly across (downward for a bright line, upward for a dark one) and hardly
+        along, as a line of any course is and a blob or a corner is not."""
+        out = np.zeros(g.shape, np.uint8)
+        for s in _RIDGE_SCALES:
+            gs = cv2.GaussianBlur(g, (0, 0), s * self.unit)
+            dxx = cv2.Sobel(gs, cv2.CV_32F, 2, 0, ksize=3)
+            dyy = cv2.Sobel(gs, cv2.CV_32F, 0, 2, ksize=3)
+            dxy = cv2.Sobel(gs, cv2.CV_32F, 1, 1, ksize=3)
+            root = cv2.sqrt((dxx - dyy) ** 2 + 4 * dxy * dxy)
+            low = (dxx + dyy - root) * 0.5  # the Hessian's eigenvalues, low <= high
+            high = (dxx + dyy + root) * 0.5
+            if bright:
+                ridge = (low < 0) & (np.abs(high) < _ANISO * -low)
+            else:
+                ridge = (high > 0) & (np.abs(low) < _ANISO * high)
+            out |= ridge.astype(np.uint8)
+        return out
+
+    def _wandering(
+        self, g: np.ndarray, bright: bool, strong: np.ndarray, weak: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Wandering line components (labels, and per label its bounding box's diagonal, 0
+        for those rejected): ridge candidates forming long, thin, mostly strong lines."""
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            weak & self._ridges(g, bright), connectivity=8
+        )
+        diag = np.hypot(stats[:, 2], stats[:, 3]).astype(np.float32)
+        keep = (diag >= _WANDER * _MIN_LENGTH * self.unit) & (
+            stats[:, 4] <= _MAX_WIDTH * self.unit * diag
+        )
+        sure = np.bincount(labels.ravel(), weights=strong.ravel(), minlength=n)
+        keep &= sure >= _STRONG_SHARE * stats[:, 4]
+        keep[0] = False
+        labels[~keep[labels]] = 0
+        return labels, np.where(keep, diag, 0.0)
+
+    def _faint(self, residue: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Faint straight line components (labels, and per label its bounding box's
+        diagonal, 0 for those rejected). A scratch too faint for its pixels to pass the
+        threshold one by one still stands out when its residue is averaged along it: the
+        mean along a line at its angle is well above the mean at the other angles (an
+        isotropic texture is alike at all), and it stays so over a long straight run."""
+        r = np.minimum(residue, 2 * _MIN_CONTRAST)  # one bright blob must not make a line
+        along = np.stack(
+            [cv2.filter2D(r, -1, k, borderType=cv2.BORDER_REFLECT) for k in self.means]
+        )
+        evidence = along.max(axis=0) - along.mean(axis=0)
+        del along
+        floor = cv2.boxFilter(evidence, -1, (self.floor_win,) * 2, borderType=cv2.BORDER_REFLECT)
+        limit = self.scale * np.maximum(_FAINT_CONTRAST, _K_FAINT * floor)
+        candidates = ((evidence > limit) & (residue > _FAINT_PIXEL * t)).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+        diag = np.hypot(stats[:, 2], stats[:, 3]).astype(np.float32)
+        keep = (diag >= _FAINT_LENGTH * _MIN_LENGTH * self.unit) & (
+            stats[:, 4] <= _MAX_WIDTH * self.unit * diag
+        )
+        keep[0] = False
+        if keep.any():
+            keep &= self._straight(labels, n, diag)
+        labels[~keep[labels]] = 0
+        return labels, np.where(keep, diag, 0.0)
+
     def _uncluttered_lines(
         self, labels: np.ndarray, diag: np.ndarray, clutter: np.ndarray
     ) -> np.ndarray:
@@ -304,24 +397,28 @@ class _Detector:
         polarities = []
         # dirt mixed with a colour only darkens it, as shade does: the colour test is for
         # the bright kind (paper showing through) only
-        dark = (closed - g, closed, None, _DARK)
-        bright = (g - opened, opened, neutral, 1.0)
-        for residue, base, paper, stricter in (dark, bright):
+        dark = (closed - g, closed, None, _DARK, False)
+        bright = (g - opened, opened, neutral, 1.0, True)
+        for residue, base, paper, stricter, is_bright in (dark, bright):
             self.check()
             strong, weak, t = self._candidates(residue, base, paper, stricter)
             labels, diag, crossings = self._lines(strong, weak)
-            polarities.append((residue, strong, weak, t, labels, diag, crossings))
+            polarities.append((residue, strong, weak, t, labels, diag, crossings, is_bright))
         anything = polarities[0][1] | polarities[1][1]
         cores = ((polarities[0][4] > 0) | (polarities[1][4] > 0)).astype(np.uint8)
         lines_near = cv2.dilate(cores, self.ring)
         # structure that is not one of the lines: texture, features, edges
         clutter = cv2.boxFilter(anything & (1 - lines_near), cv2.CV_32F, (self.dens_win,) * 2)
         mask = np.zeros(g.shape, np.uint8)
-        for residue, strong, weak, t, labels, diag, crossings in polarities:
+        for residue, strong, weak, t, labels, diag, crossings, is_bright in polarities:
             self.check()
             lines = self._uncluttered_lines(labels, diag, clutter)
+            w_labels, w_diag = self._wandering(g, is_bright, strong, weak & (1 - lines))
+            lines |= self._uncluttered_lines(w_labels, w_diag, clutter)
+            f_labels, f_diag = self._faint(residue, t)
+            faint = self._uncluttered_lines(f_labels, f_diag, clutter)
             specks = self._specks(strong & (1 - lines_near), residue, t, anything)
-            mask |= self._grow(lines | specks, crossings, weak)
+            mask |= self._grow(lines | faint | specks, crossings, weak | faint)
         return mask.astype(np.float32) * 255.0
 
 
