@@ -1,4 +1,10 @@
-"""``python -m benchmarks.oldphoto``: the whole-photo repair on synthetic old prints."""
+"""``python -m benchmarks.oldphoto``: the whole-photo repair on synthetic old prints.
+
+``--split dev|test|both`` picks the split (dev: generator 1 on the tuning photos; test:
+generator 2 on others); ``--detector-only`` runs just the damage map (with the face
+protection inside ``repair_photo``), prints its scores and writes nothing: the fast
+loop for tuning, on dev only.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks.oldphoto import report
     from benchmarks.oldphoto.run import SCALES, Log, run
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.oldphoto", description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="cpu")
+    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
+    parser.add_argument("--detector-only", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
     log = Log(lambda m: print(m, flush=True))
-    for path in run(SCALES[args.scale], args.out, log):
+    names = ("dev", "test") if args.split == "both" else (args.split,)
+    out = None if args.detector_only else args.out
+    results, paths = run(SCALES[args.scale], out, log, names, args.detector_only)
+    if args.detector_only:
+        print(report.markdown(results), flush=True)
+    for path in paths:
         log(f"wrote {path}")
     return 0
 

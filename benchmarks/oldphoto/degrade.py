@@ -145,10 +145,55 @@ def _crack(rng: np.random.Generator, start: np.ndarray, length: float, unit: flo
     return paths
 
 
+def _craquelure(layers: _Layers, rng: np.random.Generator, unit: float) -> int:
+    """A network of fine cracks over part of the print (the emulsion crazed as it dried
+    or was bent): the edges of jittered cells, each edge wandering a little. Returns the
+    number of edges drawn."""
+    h, w = layers.h, layers.w
+    cell = rng.uniform(40, 110) * max(unit, 0.5)
+    centre = rng.uniform([0, 0], [w, h])
+    reach = rng.uniform(0.25, 0.8) * max(h, w)
+    xs = np.arange(-cell, w + cell, cell)
+    ys = np.arange(-cell, h + cell, cell)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    grid = grid + rng.uniform(-0.4, 0.4, grid.shape) * cell
+    subdiv = cv2.Subdiv2D((int(-2 * cell), int(-2 * cell), int(w + 4 * cell), int(h + 4 * cell)))
+    for x, y in grid:
+        subdiv.insert((float(x), float(y)))
+    dark = rng.uniform() < 0.7
+    width = rng.uniform(0.6, 1.8) * max(unit, 0.5)
+    facets, _ = subdiv.getVoronoiFacetList([])
+    seen: set[tuple[int, int, int, int]] = set()
+    edges = 0
+    for facet in facets:
+        for a, b in zip(facet, np.roll(facet, -1, axis=0), strict=True):
+            key = tuple(int(v) for v in np.round(np.concatenate(sorted([a, b], key=tuple))))
+            if key in seen:
+                continue
+            seen.add(key)
+            mid = (a + b) / 2
+            if np.hypot(*(mid - centre)) > reach or np.hypot(*(b - a)) > 3 * cell:
+                continue
+            # a crack between two cells wanders: a few points pushed off the straight edge
+            t = np.linspace(0, 1, 5)[:, None]
+            normal = np.array([-(b - a)[1], (b - a)[0]]) / max(np.hypot(*(b - a)), 1e-6)
+            push = np.concatenate([[0], rng.normal(0, 0.08, 3), [0]])[:, None]
+            pts = a + t * (b - a) + push * np.hypot(*(b - a)) * normal
+            value = rng.uniform(0.0, 0.3) if dark else rng.uniform(0.75, 0.95)
+            layers.polyline("crack", pts, width * rng.uniform(0.7, 1.3), value)
+            edges += 1
+    return edges
+
+
 def draw_damage(
-    shape: tuple[int, int], rng: np.random.Generator, amount: float = 1.0
+    shape: tuple[int, int],
+    rng: np.random.Generator,
+    amount: float = 1.0,
+    craquelure: np.random.Generator | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
-    """Coverage per kind (float H x W, 0..1) and the damage's own value (0 dark .. 1 bright)."""
+    """Coverage per kind (float H x W, 0..1) and the damage's own value (0 dark .. 1 bright).
+    ``craquelure`` (its own generator, so the other damage stays as it was drawn before
+    crack networks were added) crazes part of about a third of the prints."""
     h, w = shape
     unit = min(h, w) / 1000.0
     size = max(h, w)
@@ -175,8 +220,11 @@ def draw_damage(
         width = rng.uniform(1.0, 2.5) * max(unit, 0.5)
         for pts in _crack(rng, start, rng.uniform(0.15, 0.4) * size, max(unit, 0.5)):
             layers.polyline("crack", pts, width, value)
+    n_network = 0
+    if craquelure is not None and craquelure.uniform() < 0.35 * amount:
+        n_network = _craquelure(layers, craquelure, unit)
     cover, value = layers.down()
-    recipe = {"scratches": n_scratch, "dust": n_dust, "cracks": n_crack}
+    recipe = {"scratches": n_scratch, "dust": n_dust, "cracks": n_crack, "craquelure": n_network}
     return cover, value, recipe
 
 
@@ -202,7 +250,9 @@ def age(clean: np.ndarray, seed: int, *, monochrome: bool = False, amount: float
     unit = min(h, w) / 1000.0
     img = clean.astype(np.float32) / 255.0
     faded, fade_recipe = _fade(img, rng, monochrome)
-    cover, value, damage_recipe = draw_damage((h, w), rng, amount)
+    cover, value, damage_recipe = draw_damage(
+        (h, w), rng, amount, craquelure=np.random.default_rng([seed, 0xC7A])
+    )
     total = np.maximum.reduce(list(cover.values()))
     if monochrome:
         # damage on a toned print is toned too: bright = paper, dark = the print's black

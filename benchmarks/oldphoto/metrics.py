@@ -60,14 +60,26 @@ def kind_scores(found: np.ndarray, truth: np.ndarray, kind: np.ndarray) -> dict[
     """Recall of one kind of damage, and its IoU in a band around it (the other kinds'
     pixels left out): how well a scratch is traced where it is, whatever else the map holds."""
     if not kind.any():
-        return {"recall": float("nan"), "iou": float("nan"), "pixels": 0}
+        nan = float("nan")
+        return {"recall": nan, "precision": nan, "iou": nan, "pixels": 0}
     unit = max(0.5, min(kind.shape) / 1000.0)
     r = max(1, int(round(BAND * unit)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     band = cv2.dilate(kind.astype(np.uint8), disc) > 0
     region = band & ~(truth & ~kind)
     ov = overlap(found & region, kind)
-    return {"recall": ov["recall"], "iou": ov["iou"], "pixels": int(kind.sum())}
+    return {
+        "recall": ov["recall"],
+        "precision": ov["precision"],
+        "iou": ov["iou"],
+        "pixels": int(kind.sum()),
+    }
+
+
+def changed(a: np.ndarray, b: np.ndarray, where: np.ndarray, levels: int = 8) -> int:
+    """Pixels of ``where`` whose value moved by more than ``levels`` in any channel."""
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2)
+    return int(np.count_nonzero((diff > levels) & where))
 
 
 def fraction(mask: np.ndarray) -> float:

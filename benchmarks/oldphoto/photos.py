@@ -33,7 +33,21 @@ NATURAL = {
     "chelsea": ("colour", "whiskers, fur"),
     "camera": ("gray", "tripod legs, grass, coat edges"),
     "rocket": ("sepia", "gantry struts, thin cables"),
+    # the test split's photos: none of them is in the dev split
+    "motorcycle": ("colour", "spokes, chrome rims, cables"),
+    "clock": ("gray", "clock hands, tick marks"),
+    "coins": ("sepia", "coin rims, lettering"),
+    "moon": ("gray", "craters, terminator"),
+    "brick": ("sepia", "mortar lines"),
+    "gravel": ("gray", "pebble edges, fine texture"),
+    "grass": ("gray", "blades of grass"),
 }
+
+
+def _load(name: str) -> np.ndarray:
+    if name == "motorcycle":
+        return data.stereo_motorcycle()[0]
+    return getattr(data, name)()
 
 
 def sepia(rgb: np.ndarray) -> np.ndarray:
@@ -53,7 +67,7 @@ def resize_to(rgb: np.ndarray, megapixels: float) -> np.ndarray:
 
 def natural(name: str, megapixels: float) -> Clean:
     kind, what = NATURAL[name]
-    img = getattr(data, name)()
+    img = _load(name)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
     img = np.ascontiguousarray(img[..., :3])
