@@ -3,14 +3,14 @@
 Both views show the images in the result's coordinates (the original is scaled up onto a
 result the repair enlarged 2x or 4x), so the same zoom and scroll position mean the same
 pixels and 100% shows the result pixel for pixel. The damage map the repair used can be
-laid over the Before image in red.
+laid over the Before image in red, with the facial features the repair left alone
+outlined (see compare_overlays, which also writes the lines under the images).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -18,15 +18,12 @@ from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QColor,
-    QFont,
     QImage,
     QKeySequence,
     QMouseEvent,
     QPainter,
     QPaintEvent,
-    QPen,
     QPixmap,
-    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -45,150 +42,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gen2res_desktop.library.models import SAME_PERSON_SIMILARITY, FaceScores
+# the text helpers lived here first: details.py and older callers import them from here
+from gen2res_desktop.ui.compare_overlays import (  # noqa: F401 - re-exported
+    WARNING_COLOUR,
+    CompareInfo,
+    DamageMapToggle,
+    DamageOverlay,
+    OverlayItems,
+    Polygons,
+    face_scores_parts,
+    face_scores_warnings,
+    paint_divider,
+    paint_label,
+    paint_overlay,
+    repair_summary,
+    stretch,
+)
 
 log = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 BACKGROUND = QColor(40, 40, 40)
-# a restored face that looks less like its subject (readable on light and dark themes)
-WARNING_COLOUR = QColor(200, 90, 0)
-
-
-def face_scores_parts(scores: Sequence[FaceScores]) -> list[str]:
-    """The likeness of the restored faces in words, e.g. ["looks like Grandma 0.78 (damaged
-    0.55)", "faithfulness 0.91"]; with several faces one part per face, starting "face N:".
-    A restoration recorded before identity against the subject existed has only its
-    faithfulness."""
-    parts = []
-    for sc in scores:
-        words = []
-        if sc.identity is not None:
-            before = "" if sc.identity_before is None else f" (damaged {sc.identity_before:.2f})"
-            words.append(f"looks like {sc.subject or 'the person'} {sc.identity:.2f}{before}")
-        elif sc.references == 0 and sc.subject:
-            words.append(f"no reference faces of {sc.subject} yet")
-        if sc.faithfulness is not None:
-            words.append(f"faithfulness {sc.faithfulness:.2f}")
-        if len(scores) == 1:
-            parts += words
-        elif words:
-            parts.append(f"face {sc.number}: " + ", ".join(words))
-    return parts
-
-
-def face_scores_warnings(scores: Sequence[FaceScores]) -> list[str]:
-    """A sentence for each restored face that looks less like its subject than the damaged
-    one did, or whose likeness lies under the same-person line (0.5), with what to try;
-    none when all is well. The details panel's restoration_warnings says the same."""
-    out = []
-    for sc in scores:
-        who = sc.subject or "the person"
-        face = f"Face {sc.number}" if len(scores) > 1 else "The restored face"
-        advice = f"more reference photos of {who}, training longer, or a lower strength"
-        under = sc.under_same_person_line
-        if sc.looks_less_alike:
-            out.append(
-                f"{face} looks less like {who} than the damaged photo did "
-                f"({sc.identity:.2f} against {sc.identity_before:.2f})."
-                + ("" if under else f" Try {advice}.")  # said once, after the next sentence
-            )
-        if under:
-            out.append(
-                f"{face} may not look like {who} (likeness {sc.identity:.2f}, under "
-                f"{SAME_PERSON_SIMILARITY:.1f}): try {advice}."
-            )
-    return out
-
-
-@dataclass(frozen=True)
-class CompareInfo:
-    """What the info lines say about the result."""
-
-    title: str = ""
-    strength: int | None = None
-    seed: int | None = None
-    adapter: str | None = None
-    scores: tuple[FaceScores, ...] = ()  # each restored face's likeness, see FaceScores
-    faces: bool = True  # False: the photo was repaired only (nothing to say about faces)
-    repair: str = ""  # what the repair did, see repair_summary
-
-    def line(self) -> str:
-        """How the faces were regenerated and how alike they came out; empty when they
-        were not regenerated."""
-        if not self.faces:
-            return ""
-        parts = []
-        if self.strength is not None:
-            parts.append(f"Strength {self.strength}")
-        if self.seed is not None:
-            parts.append(f"seed {self.seed}")
-        parts.append(f"adapter: {self.adapter}" if self.adapter else "single-photo mode")
-        parts += face_scores_parts(self.scores)
-        return " · ".join(parts)
-
-    def warnings(self) -> list[str]:
-        return face_scores_warnings(self.scores) if self.faces else []
-
-
-def _method(stage: dict) -> str:
-    method = stage.get("method") or ""
-    return "built-in" if method == "opencv" else method
-
-
-def repair_summary(settings: dict) -> str:
-    """One line of what a restoration's repair did, from the settings the library recorded
-    with it, e.g. "Scratches filled (built-in) · Grain reduced · Colour corrected ·
-    Faces: Grandma (adapter)". Empty for a restoration made before the repair existed."""
-    repair = settings.get("repair") if isinstance(settings, dict) else None
-    if not isinstance(repair, dict):
-        return ""
-    stages = {s.get("stage"): s for s in repair.get("stages", []) if isinstance(s, dict)}
-    parts = []
-    damage = stages.get("damage")
-    if damage is not None:
-        own = damage.get("method") == "your map"
-        if "inpaint" in stages:
-            how = _method(stages["inpaint"])
-            parts.append(f"Scratches filled ({'your map, ' if own else ''}{how})")
-        elif repair.get("inpaint") == "off":
-            parts.append("Scratches marked, not filled")
-        else:
-            parts.append("No scratches found")
-    denoise = stages.get("denoise")
-    if denoise is not None:
-        method = denoise.get("method")
-        if method == "off":
-            parts.append("Sharpened")
-        elif method == "opencv":
-            parts.append("Grain reduced")
-        else:
-            parts.append(f"Grain reduced ({method})")
-    upscale = stages.get("upscale")
-    if upscale is not None:
-        factor = (upscale.get("detail") or {}).get("factor") or repair.get("scale")
-        text = f"Enlarged {factor}×"
-        parts.append(text if upscale.get("method") == "opencv" else f"{text} ({_method(upscale)})")
-    if "colour" in stages:
-        parts.append("Colour corrected")
-    if settings.get("restore_faces") is False:
-        parts.append("Faces: not regenerated")
-    else:
-        faces = [f for f in settings.get("faces", []) if isinstance(f, dict)]
-        if faces:
-            who = [f"{f.get('subject') or 'unknown'} ({f.get('mode') or 'adapter'})" for f in faces]
-            parts.append("Faces: " + ", ".join(who))
-    return " · ".join(parts)
 
 
 # -- side by side ---------------------------------------------------------------------------
-
-
-def _stretch(image: QImage, size: QSize) -> QTransform:
-    return QTransform.fromScale(
-        size.width() / max(image.width(), 1), size.height() / max(image.height(), 1)
-    )
 
 
 class _ImageView(QGraphicsView):
@@ -202,10 +80,9 @@ class _ImageView(QGraphicsView):
         self.item = QGraphicsPixmapItem()
         self.item.setTransformationMode(Qt.SmoothTransformation)
         self.scene().addItem(self.item)
-        self.overlay = QGraphicsPixmapItem()  # the damage map, over the Before image
-        self.overlay.setZValue(1)
-        self.overlay.setVisible(False)
-        self.scene().addItem(self.overlay)
+        # the damage map and the protected features' outline, over the Before image
+        self.overlays = OverlayItems(self.scene())
+        self.overlay, self.outline = self.overlays.image, self.overlays.outline
         self.setDragMode(QGraphicsView.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
@@ -215,20 +92,12 @@ class _ImageView(QGraphicsView):
     def set_image(self, image: QImage, scene_size: QSize) -> None:
         self.item.setPixmap(QPixmap.fromImage(image))
         # an image of another size is stretched over the scene's rectangle
-        self.item.setTransform(_stretch(image, scene_size))
+        self.item.setTransform(stretch(image, scene_size))
         self.scene().setSceneRect(QRectF(0, 0, scene_size.width(), scene_size.height()))
 
-    def set_overlay(self, image: QImage | None, scene_size: QSize) -> None:
-        """Lay ``image`` over the picture (stretched the same way), or take it off."""
-        if image is None or image.isNull():
-            self.overlay.setVisible(False)
-            self.overlay.setPixmap(QPixmap())
-            return
-        if self.overlay.data(0) != image.cacheKey():
-            self.overlay.setPixmap(QPixmap.fromImage(image))
-            self.overlay.setData(0, image.cacheKey())
-        self.overlay.setTransform(_stretch(image, scene_size))
-        self.overlay.setVisible(True)
+    def set_overlay(self, overlay: DamageOverlay | None, scene_size: QSize) -> None:
+        """Lay ``overlay`` over the picture (stretched the same way), or take it off."""
+        self.overlays.set(overlay, scene_size)
 
     def zoom_factor(self) -> float:
         return self.transform().m11()
@@ -282,7 +151,9 @@ class SideBySideView(QWidget):
         self.left_label.setText(left)
         self.right_label.setText(right)
 
-    def set_overlays(self, left: QImage | None, right: QImage | None, scene_size: QSize) -> None:
+    def set_overlays(
+        self, left: DamageOverlay | None, right: DamageOverlay | None, scene_size: QSize
+    ) -> None:
         self.left.set_overlay(left, scene_size)
         self.right.set_overlay(right, scene_size)
 
@@ -354,7 +225,7 @@ class SplitView(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
         self._left = QImage()
         self._right = QImage()
-        self._overlays: tuple[QImage | None, QImage | None] = (None, None)
+        self._overlays: tuple[DamageOverlay | None, DamageOverlay | None] = (None, None)
         self._labels = ("Before", "After")
         self._size = QSize(1, 1)
         self._divider = 0.5  # fraction of the widget's width
@@ -373,8 +244,10 @@ class SplitView(QWidget):
         self._labels = (left, right)
         self.update()
 
-    def set_overlays(self, left: QImage | None, right: QImage | None, scene_size: QSize) -> None:
-        """Images laid over the left / right image (stretched onto it), or None."""
+    def set_overlays(
+        self, left: DamageOverlay | None, right: DamageOverlay | None, scene_size: QSize
+    ) -> None:
+        """What is laid over the left / right image (stretched onto it), or None."""
         self._overlays = (left, right)
         self.update()
 
@@ -450,33 +323,12 @@ class SplitView(QWidget):
             p.save()
             p.setClipRect(clip)
             p.drawImage(target, image)
-            if overlay is not None and not overlay.isNull():
-                p.drawImage(target, overlay)
+            paint_overlay(p, target, overlay)
             p.restore()
-        p.setRenderHint(QPainter.Antialiasing)
-        p.setPen(QPen(QColor(255, 255, 255, 230), 2))
-        p.drawLine(x, 0, x, self.height())
-        # a round grip in the middle shows the divider can be dragged
-        p.setBrush(QColor(255, 255, 255, 230))
-        p.setPen(QPen(QColor(0, 0, 0, 120), 1))
-        p.drawEllipse(QPointF(x, self.height() / 2), 9, 9)
-        self._draw_label(p, self._labels[0], left=True)
-        self._draw_label(p, self._labels[1], left=False)
+        paint_divider(p, x, self.height())
+        paint_label(p, self.font(), self.width(), self._labels[0], left=True)
+        paint_label(p, self.font(), self.width(), self._labels[1], left=False)
         p.end()
-
-    def _draw_label(self, p: QPainter, text: str, *, left: bool) -> None:
-        font = QFont(self.font())
-        font.setBold(True)
-        p.setFont(font)
-        metrics = p.fontMetrics()
-        w, h = metrics.horizontalAdvance(text) + 12, metrics.height() + 6
-        x = 8 if left else self.width() - w - 8
-        box = QRectF(x, 8, w, h)
-        p.setPen(Qt.NoPen)
-        p.setBrush(QColor(0, 0, 0, 150))
-        p.drawRoundedRect(box, 4, 4)
-        p.setPen(QColor(255, 255, 255))
-        p.drawText(box, Qt.AlignCenter, text)
 
     # -- interaction ----------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
@@ -559,16 +411,16 @@ class CompareWindow(QMainWindow):
         export: ExportFn | None = None,
         suggested_name: str = "restored.png",
         damage_overlay: QImage | None = None,
+        protected: Polygons = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WA_DeleteOnClose)
         self.setWindowTitle(f"Compare — {info.title}" if info.title else "Compare")
         self.before, self.after, self.info = before, after, info
-        # the damage map in red, the Before image's size (see damage_editor.mask_to_overlay)
-        self.damage_overlay = (
-            damage_overlay if damage_overlay and not damage_overlay.isNull() else None
-        )
+        self.damage = DamageMapToggle(self, damage_overlay, protected, self._apply_overlays)
+        self.damage_overlay = self.damage.image  # None: no map recorded
+        self.protected_outline = self.damage.outline  # None: no feature protected
         self.flipped = False
         self._export = export
         self._suggested_name = suggested_name
@@ -603,6 +455,8 @@ class CompareWindow(QMainWindow):
         self.repair_label.setWordWrap(True)
         self.repair_label.setVisible(bool(info.repair))
         layout.addWidget(self.repair_label)
+        self.legend_label = self.damage.legend
+        layout.addWidget(self.legend_label)
         self.setCentralWidget(central)
         self._build_toolbar()
         self._apply_images()
@@ -630,18 +484,8 @@ class CompareWindow(QMainWindow):
         self.action_flip = tb.addAction("Flip before/after", self.flip)
         self.action_flip.setShortcut(QKeySequence(Qt.Key_Space))
         self.action_flip.setToolTip("Swap the before and after images (Space)")
-        self.action_damage = tb.addAction("Show damage map", self._apply_overlays)
-        self.action_damage.setCheckable(True)
-        self.action_damage.setShortcut(QKeySequence(Qt.Key_M))
-        if self.damage_overlay is not None:
-            self.action_damage.setToolTip(
-                "Show in red the scratches and dust the repair filled in, over the Before image (M)"
-            )
-        else:
-            self.action_damage.setEnabled(False)
-            self.action_damage.setToolTip(
-                "This restoration has no damage map: scratch repair was off when it was made"
-            )
+        self.action_damage = self.damage.action
+        tb.addAction(self.action_damage)
         tb.addSeparator()
         self.action_export = tb.addAction("Export…", lambda: self.export(side_by_side=False))
         self.action_export.setShortcut(QKeySequence.Save)
@@ -683,13 +527,13 @@ class CompareWindow(QMainWindow):
 
     def _apply_overlays(self) -> None:
         size = self.scene_size()
-        overlay = self.damage_overlay if self.showing_damage() else None
+        overlay = self.damage.shown()
         overlays = (None, overlay) if self.flipped else (overlay, None)
         for view in (self.side_by_side, self.split):
             view.set_overlays(*overlays, size)
 
     def showing_damage(self) -> bool:
-        return self.damage_overlay is not None and self.action_damage.isChecked()
+        return self.damage.shown() is not None
 
     def show_damage(self, on: bool) -> None:
         if self.action_damage.isEnabled():

@@ -56,6 +56,7 @@ TASK_WORDS = {
     "denoise": "Grain and noise",
     "jpeg": "JPEG blocks",
     "upscale": "Enlarging",
+    "damage": "Finding scratches",
 }
 MODEL_FILES = "Model files (*.pth *.pt *.ckpt *.bin *.safetensors);;All files (*)"
 

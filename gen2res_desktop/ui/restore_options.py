@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.photo import models as photo_models
 from gen2res_desktop.core.photo.settings import AUTO, OFF, OPENCV, RepairSettings
 from gen2res_desktop.library.store import Library
 from gen2res_desktop.ui.services import (
@@ -40,6 +41,12 @@ from gen2res_desktop.ui.services import (
 log = logging.getLogger(__name__)
 
 BUILT_IN = "Built-in"
+BUILT_IN_DETECTOR = "Built-in (no download)"
+DAMAGE = "damage"  # the photo-model task of damage detectors
+AUTO_BUILT_IN_NOTE = (
+    "Automatic uses the built-in detector; download the learned detector for better results "
+    "on real prints."
+)
 MONOCHROME_LABELS = {
     "keep": "Keep their tint (sepia stays sepia)",
     "neutral": "Make them neutral grey",
@@ -77,6 +84,28 @@ class PercentSlider(QWidget):
         self.slider.setValue(round(value * 100))
 
 
+def damage_detectors(
+    models: list[photo_models.PhotoModelInfo],
+) -> list[photo_models.PhotoModelInfo]:
+    """The installed damage detectors, best first: the catalogue's in its order, then
+    imported ones by name (the order the repair's "auto" picks from)."""
+    order = list(photo_models.CATALOGUE)
+    found = [m for m in models if m.task == DAMAGE]
+    return sorted(
+        found, key=lambda m: (order.index(m.name) if m.name in order else len(order), m.name)
+    )
+
+
+def learned_detector() -> photo_models.CatalogueEntry | None:
+    """The catalogue's damage detector to offer for download; None while it has none."""
+    return next((e for e in photo_models.CATALOGUE.values() if e.task == DAMAGE), None)
+
+
+def _title(name: str) -> str:
+    entry = photo_models.CATALOGUE.get(name)
+    return entry.title if entry is not None and entry.title else name
+
+
 def _select(combo: QComboBox, data: object, missing_label: str | None = None) -> None:
     """Select the item holding ``data``; a saved model no longer installed still shows."""
     index = combo.findData(data)
@@ -97,6 +126,8 @@ class RestoreOptionsDialog(QDialog):
 
     saved = Signal()
     models_requested = Signal()  # the user wants to add photo models
+    # the user wants the learned damage detector: its catalogue name ("" if none is listed)
+    download_requested = Signal(str)
 
     def __init__(self, library: Library, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +151,21 @@ class RestoreOptionsDialog(QDialog):
             "How faint a scratch or speck is still found. Higher finds more, but may also "
             "mark fine detail such as hair or lace."
         )
+        self.detector_combo = QComboBox()
+        self.detector_combo.setToolTip(
+            "What finds the scratches, dust and cracks. A learned detector, trained on real "
+            "old prints, tells damage from fine detail better than the built-in one. Eyes, "
+            "nose and mouth are always left alone."
+        )
+        self.detector_note = QLabel()
+        self.detector_note.setWordWrap(True)
+        self.detector_note.setObjectName("detectorNote")
+        self.download_detector = QPushButton("Download the learned detector…")
+        self.download_detector.setToolTip(
+            "Open Models to download the scratch detector from “Bringing Old Photos Back to "
+            "Life” (needs the internet)"
+        )
+        self.download_detector.clicked.connect(self._download_detector)
         self.fill_combo = QComboBox()
         self.fill_combo.setToolTip(
             "How the marked places are filled. Automatic uses an installed inpainting photo "
@@ -129,6 +175,13 @@ class RestoreOptionsDialog(QDialog):
         form = QFormLayout(scratches)
         form.addRow(self.scratches_check)
         form.addRow("Sensitivity:", self.sensitivity)
+        form.addRow("Find damage with:", self.detector_combo)
+        # under the choice it explains, the offer no wider than its words
+        form.addRow("", self.detector_note)
+        offer = QHBoxLayout()
+        offer.addWidget(self.download_detector)
+        offer.addStretch(1)
+        form.addRow("", offer)
         form.addRow("Fill with:", self.fill_combo)
 
         # 2. grain and noise
@@ -262,6 +315,7 @@ class RestoreOptionsDialog(QDialog):
         return RepairSettings(
             scratches=self.scratches_check.isChecked(),
             scratch_sensitivity=self.sensitivity.value(),
+            damage_detector=self.detector_combo.currentData(),
             inpaint=self.fill_combo.currentData(),
             denoise=self.grain_combo.currentData(),
             denoise_strength=self.grain_strength.value(),
@@ -312,9 +366,15 @@ class RestoreOptionsDialog(QDialog):
                 Qt.ToolTipRole,
             )
 
-        for combo in (self.fill_combo, self.grain_combo, self.enlarge_method):
+        combos = (self.detector_combo, self.fill_combo, self.grain_combo, self.enlarge_method)
+        for combo in combos:
             combo.blockSignals(True)
             combo.clear()
+        detectors = damage_detectors(models)
+        self.detector_combo.addItem("Automatic", AUTO)
+        self.detector_combo.addItem(BUILT_IN_DETECTOR, OPENCV)
+        for info in detectors:
+            add(self.detector_combo, info)
         self.fill_combo.addItem("Automatic", AUTO)
         self.fill_combo.addItem(BUILT_IN, OPENCV)
         for info in by_task.get("inpaint", []):
@@ -329,17 +389,32 @@ class RestoreOptionsDialog(QDialog):
         self.enlarge_method.addItem(BUILT_IN, None)
         for info in by_task.get("upscale", []):
             add(self.enlarge_method, info)
+        detector = s.damage_detector
+        _select(self.detector_combo, detector, f"{detector} (not installed)")
         _select(self.fill_combo, s.inpaint, f"{s.inpaint} (not installed)")
         _select(self.grain_combo, s.denoise, f"{s.denoise} (not installed)")
         missing = s.upscale_model
         _select(self.enlarge_method, missing, f"{missing} (not installed)" if missing else None)
-        for combo in (self.fill_combo, self.grain_combo, self.enlarge_method):
+        for combo in combos:
             combo.blockSignals(False)
         self.hint.setVisible(not models)
+        # say what "Automatic" picks right now, and offer the download while it picks the
+        # built-in detector
+        if detectors:
+            self.detector_note.setText(f"Automatic uses {_title(detectors[0].name)}.")
+        else:
+            self.detector_note.setText(AUTO_BUILT_IN_NOTE)
+        self.download_detector.setVisible(not detectors)
+
+    def _download_detector(self) -> None:
+        entry = learned_detector()
+        self.download_requested.emit(entry.name if entry is not None else "")
 
     def _update_enabled(self, *_: object) -> None:
         on = self.scratches_check.isChecked()
         self.sensitivity.setEnabled(on)
+        self.detector_combo.setEnabled(on)
+        self.detector_note.setEnabled(on)
         self.fill_combo.setEnabled(on)
         self.grain_strength.setEnabled(self.grain_combo.currentData() != OFF)
         self.enlarge_method.setEnabled(self.enlarge_combo.currentData() != 1)

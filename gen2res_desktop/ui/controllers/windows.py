@@ -12,6 +12,7 @@ from PySide6.QtGui import QKeySequence
 
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
+from gen2res_desktop.ui.compare_overlays import protected_polygons
 from gen2res_desktop.ui.controllers.base import Controller, read_qimage
 from gen2res_desktop.ui.damage_editor import DamageMapEditor, mask_to_overlay
 from gen2res_desktop.ui.dialogs import AboutDialog, SettingsDialog, WelcomeDialog
@@ -127,6 +128,8 @@ class WindowsController(Controller):
             export=export,
             suggested_name=f"{stem}-restored.jpg",
             damage_overlay=overlay,
+            # outlined over the map: in its pixels, so stretched with it onto the scene
+            protected=protected_polygons(r.settings) if overlay is not None else (),
         )
 
     def _forget_compare(self, window: CompareWindow) -> None:
@@ -188,15 +191,21 @@ class WindowsController(Controller):
         if self.options_dialog is None:
             self.options_dialog = RestoreOptionsDialog(self.library, self.window)
             self.options_dialog.models_requested.connect(self._open_photo_models)
+            self.options_dialog.download_requested.connect(self._open_photo_models)
             self.options_dialog.saved.connect(lambda: self.status("Restore options saved.", 5000))
         self.options_dialog.load()
         self.options_dialog.show()
         self.options_dialog.raise_()
         return self.options_dialog
 
-    def _open_photo_models(self) -> None:
+    def _open_photo_models(self, name: str = "") -> ModelsDialog:
+        """The Models dialog on its photo models tab, with catalogue entry ``name``
+        selected (a download offer points the user at the one to click Download on)."""
         dialog = self.open_models()
         dialog.tabs.setCurrentWidget(dialog.photo_tab)
+        if name:
+            dialog.photo_tab.select_entry(name)
+        return dialog
 
     def _photo_models_changed(self) -> None:
         if self.options_dialog is not None:
