@@ -102,11 +102,14 @@ def restore_whole_photo(
                     for st in stages
                 ],
                 "mask_out": str(args.mask_out) if args.mask_out else None,
+                "note": result.note.cli_text() if result.note is not None else None,
             }
         )
         return 0
     if stages:
         print("Repaired: " + ", ".join(_describe(st) for st in stages) + ".")
+    if result.note is not None:
+        print(result.note.cli_text())
     for f, sc in zip(face_rows, scored, strict=True):
         print(
             f"face {f['index']} at {tuple(f['box'])}: {f['mode']}"

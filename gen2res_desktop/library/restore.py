@@ -66,6 +66,8 @@ class WholePhotoResult:
     repair: RepairResult | None = None
     # how many reference faces each region (by index) was scored against
     reference_counts: dict[int, int] = field(default_factory=dict)
+    # why faces were asked for but none was regenerated (the print was repaired all the same)
+    note: Gen2ResError | None = None
 
     def face_scores(self) -> list[FaceScores]:
         """Each restored face's subject and scores, in the order of ``faces``."""
@@ -261,6 +263,7 @@ def restore_whole_photo(
     base = None
     found: list[DetectedFace] | None = None
     early: list[Region] = []
+    no_face: Gen2ResError | None = None
     if faces:
         # the prior, the faces and whether any can be restored are known before the repair,
         # so a missing prior or a photo with no usable face fails at once, not minutes later
@@ -271,13 +274,24 @@ def restore_whole_photo(
         elif crop is None and kind == "person":
             # a file: detected on the original, like a library photo's stored faces
             found = detect_faces(np.asarray(image), detector=detector, with_descriptors=False)
-        early = find_regions(
-            image, kind=kind, resolution=base.resolution, crop=crop, faces=found, name=name
-        )
-        if not force_single:
-            _refuse_missing_adapter(
-                plan_faces(lib, early, stored, subj, force_single=False), subj, single
+        try:
+            early = find_regions(
+                image, kind=kind, resolution=base.resolution, crop=crop, faces=found, name=name
             )
+        except Gen2ResError as e:
+            if crop is not None or kind != "person":
+                raise
+            # the print is repaired all the same: only the faces cannot be regenerated
+            no_face = Gen2ResError(
+                f"{e.message} The print was repaired; no face was regenerated.",
+                app=e.app_hint,
+                cli=e.cli_hint,
+            )
+        else:
+            if not force_single:
+                _refuse_missing_adapter(
+                    plan_faces(lib, early, stored, subj, force_single=False), subj, single
+                )
     fixed = repair_photo(
         np.asarray(image),
         repair,
@@ -289,8 +303,8 @@ def restore_whole_photo(
         cancel=cancel,
     )
     repaired = Image.fromarray(fixed.image, "RGB")
-    outcome = WholePhotoResult(repaired, [], [], repair=fixed)
-    if faces:
+    outcome = WholePhotoResult(repaired, [], [], repair=fixed, note=no_face)
+    if faces and no_face is None:
         assert base is not None
         s = fixed.scale
         # the same regions, cut from the repaired (and maybe enlarged) photo
@@ -417,6 +431,8 @@ def _record(
     if outcome.repair is not None:
         info["repair"].update(outcome.repair.record())
     info["restore_faces"] = faces
+    if outcome.note is not None:
+        info["faces_note"] = str(outcome.note)
     # per face: who, how, and its scores (see models.FaceScores); a record with the
     # "faithfulness" key is how a reader tells it from one made before identity existed
     plans = {p.region.index: p for p in outcome.plans}

@@ -381,6 +381,8 @@ def repair_summary(settings: dict) -> str:
         parts.append("Colour corrected")
     if settings.get("restore_faces") is False:
         parts.append("Faces: not regenerated")
+    elif settings.get("faces_note"):
+        parts.append("Faces: none found to regenerate")
     else:
         faces = [f for f in settings.get("faces", []) if isinstance(f, dict)]
         if faces:

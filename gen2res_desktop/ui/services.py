@@ -235,12 +235,19 @@ class BatchResult:
     total: int
     restored: list[Restoration] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # photo name, why
+    # repaired, but no face regenerated: photo name, why
+    without_faces: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         done = len(self.restored)
         text = f"Restored {done} of {self.total} photo{'s' if self.total != 1 else ''} for {self.subject}."
+        if self.without_faces:
+            text += " Repaired, but no face regenerated:\n" + "\n".join(
+                f"• {n}: {why}" for n, why in self.without_faces
+            )
         if self.failed:
-            text += " Not restored:\n" + "\n".join(f"• {n}: {why}" for n, why in self.failed)
+            text += ("\n" if self.without_faces else " ") + "Not restored:\n"
+            text += "\n".join(f"• {n}: {why}" for n, why in self.failed)
         return text
 
 
@@ -290,5 +297,8 @@ def restore_batch(
             result.failed.append((photo.name, str(e)))
         else:
             result.restored.append(restored)
+            note = restored.settings.get("faces_note")
+            if note:
+                result.without_faces.append((photo.name, str(note)))
         progress(Progress("batch", i + 1, len(photos), f"Photo {i + 1} of {len(photos)} done"))
     return result

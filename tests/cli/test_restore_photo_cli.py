@@ -97,10 +97,13 @@ def test_restore_file_needs_adapter_or_single_and_pet_needs_crop(
         capsys, "restore", damaged, "--subject", "Eileen", "--out", tmp_path / "x.png"
     )
     assert code == 1 and "no trained adapter" in err
-    code, _, err = run(
-        capsys, "restore", nobi, "--subject", "Eileen", "--single", "--out", tmp_path / "x.png"
+    # no face found: the print still comes back repaired, and says no face was regenerated
+    code, out, err = run(
+        capsys, "restore", nobi, "--subject", "Eileen", "--single", "--out", tmp_path / "nf.png"
     )
-    assert code == 1 and "No face found in nobi.png" in err and "--crop" in err
+    assert code == 0 and (tmp_path / "nf.png").is_file()
+    assert "No face found in nobi.png" in out and "no face was regenerated" in out
+    assert "--crop" in out and "Repaired:" in out
     code, _, err = run(
         capsys, "restore", nobi, "--subject", "Nobi", "--single", "--out", tmp_path / "x.png"
     )

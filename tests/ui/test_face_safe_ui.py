@@ -197,6 +197,17 @@ def test_the_repair_line_names_the_detector():
     )
 
 
+def test_the_repair_line_says_when_no_face_was_found_to_regenerate():
+    stages = [{"stage": "damage", "method": "opencv", "detail": {}}]
+    settings = {
+        "repair": {"stages": stages},
+        "restore_faces": True,
+        "faces": [],
+        "faces_note": "No face found in coffee.png. The print was repaired; no face was ...",
+    }
+    assert repair_summary(settings).endswith("Faces: none found to regenerate")
+
+
 # -- the restore options --------------------------------------------------------------------
 
 

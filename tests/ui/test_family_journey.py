@@ -77,11 +77,15 @@ def test_a_person_photo_without_a_found_face_restores_its_crop_box(
     rose_with_references(window, reference_files)
     pid = import_one(window, photo_files["coffee"], subject="Rose", role="restore")
     select_photo(window, pid)
-    # no face in the photo: the message says what to click, never a flag
-    [failed] = window.restore.restore_selected()
+    # no face in the photo: the print comes back repaired, and the message says no face
+    # was regenerated and what to click to include one, never a flag
+    [repaired] = window.restore.restore_selected()
     text = window.last_message.text()
-    assert window.runner.job(failed).state is JobState.FAILED
-    assert "No face found" in text and "Set crop box" in text and "--" not in text
+    assert window.runner.job(repaired).state is JobState.FINISHED
+    assert "No face found" in text and "no face was regenerated" in text
+    assert "Set crop box" in text and "--" not in text
+    [only_repaired] = window.library.list_restorations(pid)
+    assert only_repaired.adapter_id is None and only_repaired.settings["faces_note"]
     save_crop(window.library, pid, Crop(100, 50, 200))
     window.details.show_photos([pid])
     assert window.details.crop_label.text() == "200 px square at (100, 50); Restore uses it"
@@ -182,7 +186,9 @@ def test_restore_all_marked_is_one_job_with_a_summary(
     job = window.runner.job(job_id)
     assert job.state is JobState.FINISHED and job.title == "Restore all for Rose (2 photos)"
     summary = window.restore.last_summary.text()
-    assert summary.startswith("Restored 1 of 2 photos for Rose.")
+    # every marked print comes back repaired; the one without a face says so
+    assert summary.startswith("Restored 2 of 2 photos for Rose.")
+    assert "Repaired, but no face regenerated" in summary
     assert "coffee.png: No face found" in summary and "--" not in summary
     assert len(window.library.list_restorations(good)) == 1
 

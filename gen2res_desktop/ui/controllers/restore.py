@@ -229,6 +229,11 @@ class RestoreController(Controller):
         self.window.details.show_photos(self.window.views.selected_photo_ids())
         if self.window.views.current_view() == RESTORATIONS:
             self.window.views.show_view(RESTORATIONS)
+        note = restoration.settings.get("faces_note")
+        if note:
+            # the print came back repaired; say why its faces did not
+            self.window.notify("Repaired, no face regenerated", str(note))
+            return
         self.status("Restored. Double-click the result to compare.", 10_000)
 
     # ---------------------------------------------------------------- a whole album
