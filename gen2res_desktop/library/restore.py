@@ -4,8 +4,8 @@ into the repaired photo.
 
 The CLI's ``gen2res restore`` and the GUI's one-click Restore both call
 :func:`restore_whole_photo`. Faces are matched to subjects by what the user confirmed,
-else by the suggested subject, else (when ``subject`` is given and the photo shows one
-face) that subject. A face with a subject that has a ready adapter is restored with it;
+else (when ``subject`` is given and the photo shows one face) that subject, else by the
+suggested subject: an explicit choice wins over a suggestion. A face with a subject that has a ready adapter is restored with it;
 any other face runs in single-photo mode, which is much slower. With ``faces=False`` only
 the print is repaired: no prior, subject or face is needed.
 
@@ -162,17 +162,22 @@ def plan_faces(
     *,
     force_single: bool,
 ) -> list[FacePlan]:
-    """Pick a subject and adapter for every region (see the module docstring)."""
+    """Pick a subject and adapter for every region (see the module docstring): a face
+    confirmed as someone's keeps that subject; otherwise the subject asked for (the CLI's
+    ``--subject``, the photo's subject in the app) wins over a suggestion when the photo
+    has one face or the region is a crop box; the other faces follow their suggestion."""
     by_index = {i: f for i, f in enumerate(stored or [])}
     plans = []
     for region in regions:
         face = by_index.get(region.index)
         who: Subject | None = None
-        name = face and (face.confirmed_subject or face.suggested_subject)
-        if name:
-            who = lib.get_subject(name)
-        elif subject is not None and (len(regions) == 1 or region.face is None):
+        only = len(regions) == 1 or region.face is None
+        if face is not None and face.confirmed_subject:
+            who = lib.get_subject(face.confirmed_subject)
+        elif subject is not None and only:
             who = subject
+        elif face is not None and face.suggested_subject:
+            who = lib.get_subject(face.suggested_subject)
         adapter = None if force_single or who is None else lib.ready_adapter(who)
         plans.append(FacePlan(region, who, adapter))
     return plans
