@@ -303,3 +303,39 @@ def test_restore_scores_identity_against_the_subjects_reference_faces(capsys, ei
 
     no_refs = FaceScores(1, "Grandma", faithfulness=0.9, references=0)
     assert face_scores_text(no_refs) == ", no reference faces of Grandma yet, faithfulness 0.90"
+
+
+SEPIA_SEED = 1  # a print the old monochrome test took for colour
+
+
+def test_a_regenerated_face_in_a_sepia_print_stays_on_the_prints_tone_line(
+    capsys, tiny_registry, astronaut, tmp_path
+):
+    """Whatever colours the prior returns (a tiny random one: noise), the face pasted into
+    a grainy, scratched sepia print comes back sepia: its chroma follows the print's
+    toning curve."""
+    from benchmarks.oldphoto.degrade import age
+    from benchmarks.oldphoto.photos import sepia
+    from gen2res_desktop.core.photo import tone
+
+    toned = age(sepia(np.asarray(astronaut)), SEPIA_SEED, monochrome=True, amount=0.3).image
+    src = tmp_path / "sepia.png"
+    Image.fromarray(toned).save(src)
+    run(capsys, "subjects", "add", "Eileen", "--kind", "person", "--prior", "tiny")
+    out_file = tmp_path / "sepia_fixed.png"
+    code, out, err = run(
+        capsys, "restore", src, "--subject", "Eileen", "--single", "--album-count", "2",
+        "--album-strength", "10", "--train-steps", "2", "--strength", "10", "--steps", "3",
+        "--out", out_file, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    [face] = json.loads(out)["faces"]
+    x, y, w, h = face["box"]
+    result = np.asarray(Image.open(out_file).convert("RGB"))
+    tint = tone.monochrome_tint(toned)
+    assert tint is not None
+    lab = tone._lab(result[y : y + h, x : x + w])
+    curve_a = np.interp(lab[..., 0], tint.lightness, tint.a)
+    curve_b = np.interp(lab[..., 0], tint.lightness, tint.b)
+    off = np.hypot(lab[..., 1] - curve_a, lab[..., 2] - curve_b)
+    assert np.percentile(off, 95) < 3.0, np.percentile(off, 95)
