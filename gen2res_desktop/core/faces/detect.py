@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.faces import geometry, models
+from gen2res_desktop.core.faces import enhance, geometry, models
 
 Detector = Literal["hog", "cnn"]
 DETECTORS: tuple[str, ...] = ("hog", "cnn")
@@ -68,6 +68,8 @@ class DetectedFace:
     landmarks: np.ndarray
     score: float
     descriptor: np.ndarray | None = None
+    # which pass found it: "hog", "cnn", or "..., enhanced" on a faded print's working copy
+    found_by: str = "hog"
 
     @property
     def eye_centres(self) -> tuple[np.ndarray, np.ndarray]:
@@ -113,11 +115,14 @@ def detect_faces(
     with_descriptors: bool = True,
     max_side: int = DEFAULT_MAX_SIDE,
     confirm: bool = True,
+    second_pass: bool = True,
 ) -> list[DetectedFace]:
     """Find the faces of ``image`` (PIL or uint8 RGB array), ordered left to right.
 
     ``detector``: "hog" (fast) or "cnn" (slower, finds more small, tilted or side faces).
     ``confirm``: have the CNN check weak HOG detections (see ``CONFIRM_BELOW``).
+    ``second_pass``: when none is found, look again on an enhanced copy (faded prints),
+    then with the CNN detector; each face's ``found_by`` says which pass found it.
     """
     if detector not in DETECTORS:
         raise Gen2ResError(
@@ -132,32 +137,49 @@ def detect_faces(
         work = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     to_full = np.array([[1 / scale, 0, 0.5 / scale - 0.5], [0, 1 / scale, 0.5 / scale - 0.5]])
 
-    def faces_at(angles: Sequence[float]) -> list[DetectedFace]:
+    def faces_at(
+        angles: Sequence[float], small: np.ndarray, full: np.ndarray, det: str, how: str
+    ) -> list[DetectedFace]:
         found: list[DetectedFace] = []
         for angle in angles:
-            for c in _detect_turned(work, detector, angle):
+            for c in _detect_turned(small, det, angle):
                 c.centre = geometry.apply(to_full, c.centre)[0]
                 c.side /= scale
                 if not (0 <= c.centre[0] < w and 0 <= c.centre[1] < h):
                     continue  # a face in the fill around a turned copy
-                face = _fit(rgb, c)
-                if (
-                    detector == "cnn"
-                    or not confirm
-                    or face.score >= CONFIRM_BELOW
-                    or _confirmed(rgb, face)
-                ):
+                face = _fit(full, c)
+                face.found_by = how
+                if det == "cnn" or not confirm or face.score >= CONFIRM_BELOW:
+                    found.append(face)
+                elif _confirmed(full, face):
                     found.append(face)
         return found
 
-    faces = faces_at([0.0])
+    faces = faces_at([0.0], work, rgb, detector, detector)
     if not faces and detector == "hog":
-        faces = faces_at(FALLBACK_ANGLES)
+        faces = faces_at(FALLBACK_ANGLES, work, rgb, "hog", "hog")
+    if not faces and second_pass:
+        # a faded or grainy print: look again on a stretched, smoothed gray copy, then
+        # with the CNN detector on a denoised one (seconds more, only where none was found)
+        full = enhance.for_detection(rgb)
+        faces = faces_at([0.0], _shrunk(full, scale), full, detector, f"{detector}, enhanced")
+        if not faces:
+            # denoised at the detector's size only: non-local means on a 24 MP scan is slow
+            small = enhance.for_detection(work, denoise=True)
+            faces = faces_at([0.0], small, full, "cnn", "cnn, enhanced")
     faces = sorted(_deduplicate(faces), key=lambda f: (f.box[0], f.box[1]))
     if with_descriptors:
         for f in faces:
             f.descriptor = descriptor_at(rgb, f)
     return faces
+
+
+def _shrunk(img: np.ndarray, scale: float) -> np.ndarray:
+    if scale >= 1.0:
+        return img
+    h, w = img.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.ascontiguousarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA))
 
 
 def describe_face(
