@@ -257,7 +257,14 @@ def repair_photo(
     if settings.colour:
         t = begin("colour", "Correcting fading and colour")
         before = tone.fading(out)
-        out = tone.correct_tone(out, settings.colour_strength, monochrome=settings.monochrome)
+        # monochrome or colour as decided on the input: the grain filter lowers a colour
+        # photo's chroma noise, and the decision must not flip between the stages
+        out = tone.correct_tone(
+            out,
+            settings.colour_strength,
+            monochrome=settings.monochrome,
+            tint=tint,
+        )
         done(StageRecord("colour", OPENCV, detail={"fading": round(before, 3)}), t)
 
     result = RepairResult(out, used_map, stages, factor, tint, protected)

@@ -24,10 +24,11 @@ _LOW, _HIGH = 0.1, 99.9
 # A monochrome photo's chroma is a function of its lightness (a toning curve); this is
 # how far (in Lab units) 90% of the pixels of a 256 px copy may stray from that curve.
 # Measured on sepia and colour prints aged by both old-photo generators (seven photos, four
-# seeds each): toned prints strayed at most 3.8, colour ones at least 7.1. The old limit
-# (4.0 over 95% of a 512 px copy) took a grainy or stained sepia print for colour, so a
+# seeds each): toned prints strayed at most 3.8, colour ones at least 7.1; a toy portrait
+# of few flat colours, each at its own lightness, aged with a cast, 4.3 (it must stay
+# colour). Over 95% of a 512 px copy, grain and stains took a toned print up to 5.7, so a
 # regenerated face kept the prior's colours in it.
-_MONO_RESIDUAL = 5.0
+_MONO_RESIDUAL = 4.0
 _MONO_SIDE = 256
 _MONO_SHARE = 90
 _CLAHE_CLIP = 2.0
@@ -144,16 +145,30 @@ def _clahe(lum: np.ndarray, amount: float) -> np.ndarray:
     return lum + amount * (out - lum)
 
 
-def correct_tone(rgb: np.ndarray, strength: float = 0.7, *, monochrome: str = "keep") -> np.ndarray:
+_ASK = Tint.neutral()  # a marker: "measure whether the photo is monochrome here"
+
+
+def correct_tone(
+    rgb: np.ndarray,
+    strength: float = 0.7,
+    *,
+    monochrome: str = "keep",
+    tint: Tint | None = _ASK,
+) -> np.ndarray:
     """``rgb`` (uint8 H x W x 3) with levels, colour cast and local contrast corrected.
 
     ``strength`` 0 returns the photo unchanged, 1 applies the full correction.
-    ``monochrome``: "keep" / "neutral" / "colour", see RepairSettings.
+    ``monochrome``: "keep" / "neutral" / "colour", see RepairSettings. ``tint``: the
+    print's toning as the caller measured it on the original (None: a colour photo); left
+    out, it is measured on ``rgb``, which earlier stages (grain removed) may have changed.
     """
     if strength <= 0:
         return rgb.copy()
     faded = fading(rgb)
-    tint = None if monochrome == "colour" else monochrome_tint(rgb)
+    if monochrome == "colour":
+        tint = None
+    elif tint is _ASK:
+        tint = monochrome_tint(rgb)
     # CLAHE is for what the levels cannot bring back; a crisp photo gets little of it
     local = _LOCAL * strength * min(1.0, 0.25 + 2.0 * faded)
     if tint is not None:
