@@ -15,7 +15,6 @@ count the false faces and what the extra passes cost where they find nothing.
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import cv2
 import numpy as np
 from skimage import data
 
+from benchmarks.oldphoto.run import _cpu_name
 from gen2res_desktop.core.faces import detect_faces
 
 CONTRASTS = (0.5, 0.3, 0.2, 0.15, 0.1)
@@ -102,7 +102,7 @@ def run() -> str:
     lines = [
         "# Faces on faded prints (cpu)",
         "",
-        f"Machine: {_cpu()}, 2 threads. Made by `python -m benchmarks.faces_faded`. "
+        f"Machine: {_cpu_name()}, 2 threads. Made by `python -m benchmarks.faces_faded`. "
         "The astronaut (the one real face photo in scikit-image) at 512 px, enlarged to "
         "1000 px and mirrored, faded to each contrast (1 = the photo's own) with grain of "
         "each sigma (0..1 of the range), as a faded colour print and as a sepia print: "
@@ -126,17 +126,6 @@ def run() -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv: list[str] | None = None) -> int:
