@@ -94,9 +94,18 @@ class SquareItem(QGraphicsRectItem):
 class CropDialog(QDialog):
     """Shows the photo with a draggable, resizable square; ``crop()`` is in photo pixels."""
 
-    def __init__(self, image: QImage, crop: Crop | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        image: QImage,
+        crop: Crop | None = None,
+        parent: QWidget | None = None,
+        *,
+        pet: bool = False,
+    ):
         super().__init__(parent)
-        self.setWindowTitle("Pet crop box")
+        # a pet's head, or (for a person) a face the detector did not find
+        what = "the pet's head" if pet else "the face"
+        self.setWindowTitle("Crop box: " + ("the pet's head" if pet else "a face to restore"))
         self.image_size = image.size()
         w, h = image.width(), image.height()
         self.scene = QGraphicsScene(self)
@@ -122,7 +131,8 @@ class CropDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(
-                "Drag the square over the pet's head; drag its corner to resize. The square is what gets restored."
+                f"Drag the square over {what}; drag its corner to resize. The square is what "
+                "gets restored."
             )
         )
         layout.addWidget(self.view, 1)

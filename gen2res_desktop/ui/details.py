@@ -274,7 +274,12 @@ class DetailsPanel(QScrollArea):
             self.crop_label.setText(f"{size} px square at ({x}, {y}); Restore uses it")
         else:
             needed = any(link.subject in pets for link in links)
-            self.crop_label.setText("needed for a pet" if needed else "none (faces are found)")
+            if needed:
+                self.crop_label.setText("needed for a pet")
+            elif self.library.list_faces(photo_id=photo.id):
+                self.crop_label.setText("none (the faces found are used)")
+            else:
+                self.crop_label.setText("none (draw one if a face was missed)")
         self._show_faces(photo.id, people, reference_subject(links, people))
         self._show_restorations(photo.id)
 

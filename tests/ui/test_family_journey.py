@@ -301,3 +301,33 @@ def test_undo_after_the_photo_was_deleted_says_so(qtbot, make_window, photo_file
     window.tagging.action_undo.trigger()  # a message, not an exception inside Qt
     assert "No photo with id" in window.last_message.text()
     assert window.windowTitle()  # the window is still alive
+
+
+def test_train_with_too_few_references_says_how_many_more_before_asking(
+    qtbot, make_window, reference_files
+):
+    window = make_window()
+    window.subjects.create_subject("Rose", "person", "tiny")
+    window.imports.import_paths(list(reference_files)[:4], subject="Rose", role="reference")
+    window.sidebar.select_view(View("subject", "Rose"))
+    window.subjects.choose_train_steps = lambda s: pytest.fail("steps asked with 4 references")
+    before = len(window.runner.history())
+    window.subjects.train_dialog()
+    text = window.last_message.text()
+    assert "Rose has 4 reference photos" in text and "Tag 1 more good photo" in text
+    assert "--" not in text and len(window.runner.history()) == before
+
+
+def test_crop_box_words_fit_a_person_and_a_pet(qtbot, make_window, photo_files):
+    from PySide6.QtGui import QImage
+
+    from gen2res_desktop.ui.crop_dialog import CropDialog
+
+    image = QImage(200, 150, QImage.Format_RGB888)
+    person = CropDialog(image)
+    assert "pet" not in person.windowTitle() and "face" in person.windowTitle()
+    assert "Crop box: the pet's head" == CropDialog(image, pet=True).windowTitle()
+    window = make_window()
+    pid = import_one(window, photo_files["coffee"])
+    window.details.show_photos([pid])
+    assert window.details.crop_label.text() == "none (draw one if a face was missed)"

@@ -145,6 +145,20 @@ class SubjectsController(Controller):
         if subject is None:
             self.window.notify("Train", "Select a subject in the sidebar, then click Train.")
             return
+        from gen2res_desktop.library.training import MIN_REFERENCE_PHOTOS
+
+        missing = MIN_REFERENCE_PHOTOS - subject.reference_count
+        if missing > 0:
+            # said before the dialog, not after the user has chosen the steps
+            self.window.notify(
+                "Train",
+                f"{subject.name} has {subject.reference_count} reference photo"
+                f"{'' if subject.reference_count == 1 else 's'}; training needs at least "
+                f"{MIN_REFERENCE_PHOTOS}. Tag {missing} more good photo"
+                f"{'' if missing == 1 else 's'} of {subject.name} as reference (Photos → "
+                "Tag selected…), then click Train.",
+            )
+            return
         steps = self.choose_train_steps(subject)
         if steps:
             from gen2res_desktop.core.training import TrainOptions

@@ -279,7 +279,12 @@ class TaggingController(Controller):
         image = self.guard("Cannot open the photo", load)
         if image is None:
             return
-        dialog = CropDialog(image, load_crop(self.library, photo_id), self.window)
+        subjects = {s.name: s for s in self.library.list_subjects()}
+        pet = any(
+            (s := subjects.get(link.subject)) is not None and s.kind != "person"
+            for link in self.library.photo_subjects(photo_id)
+        )
+        dialog = CropDialog(image, load_crop(self.library, photo_id), self.window, pet=pet)
         if dialog.exec() == QDialog.Accepted:
             saved = self.guard(
                 "Cannot save the crop box",
