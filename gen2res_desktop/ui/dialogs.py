@@ -340,7 +340,7 @@ WELCOME_TITLE = "Welcome to Gen2Res"
 WELCOME_TEXT = """<p style="margin-top: 0">Gen2Res restores old photos of people and pets by regenerating them with a diffusion
 model that has learned what <i>this</i> person or pet looks like.</p>
 <ol>
-<li><b>Import</b> your scanned photos (File → Import, or drop files and folders on the
+<li><b>Import</b> your scanned photos (File → Import photos…, or drop files and folders on the
 window). Originals are copied into the library and never changed.</li>
 <li><b>Make a subject</b> — "Grandma Rose" or "Nobi the cat" — and tag photos to it: good
 photos as <i>reference</i>, damaged ones <i>to restore</i>. Then click <b>Train</b>.</li>

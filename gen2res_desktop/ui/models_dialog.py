@@ -92,10 +92,11 @@ def _path_size(path: Path) -> int:
 
 
 def format_bytes(n: float) -> str:
+    """Decimal units, as the README and the model pages state sizes (1 MB = 10^6 bytes)."""
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
+        if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
+        n /= 1000
     return f"{n:.1f} GB"
 
 

@@ -328,8 +328,8 @@ def test_photo_models_tab_lists_downloads_imports_and_removes(
 
     def fake_download(name, *, home, base_url=None, progress, cancel):
         calls.append(name)
-        for got in (0, 1 << 20, 2 << 20, 4 << 20):
-            progress(Progress("download", got, 4 << 20, "realesr-general-x4v3.pth"))
+        for got in (0, 1_000_000, 2_000_000, 4_000_000):
+            progress(Progress("download", got, 4_000_000, "realesr-general-x4v3.pth"))
             bars.append(dialog.progress_bar.format())
         source = tiny_upscaler(tmp_path, 4, "realesr-general-x4v3.pth")
         return photo_models.PhotoModelRegistry(home).import_file(
@@ -377,3 +377,9 @@ def test_photo_models_tab_lists_downloads_imports_and_removes(
     assert options.enlarge_method.currentText() == "tiny-x2 (not installed)"
     with pytest.raises(Gen2ResError):
         photo_models.PhotoModelRegistry(home).get("tiny-x2")
+
+
+def test_sizes_are_in_the_decimal_units_they_are_labelled_with():
+    # 71,982,841 bytes: the README and SCUNet's page say 72.0 MB (it is 68.6 MiB)
+    assert format_bytes(71_982_841) == "72.0 MB"
+    assert format_bytes(999) == "999 B" and format_bytes(1_500) == "1.5 KB"

@@ -137,7 +137,8 @@ class ViewController(Controller):
         ids = self.selected_photo_ids()
         if ids and self.window.ask(
             "Delete from library",
-            f"Remove {plural(len(ids), 'photo')} and their restorations from the library? "
+            f"Remove {plural(len(ids), 'photo')} and "
+            f"{'its' if len(ids) == 1 else 'their'} restorations from the library? "
             "The files you imported them from are not touched.",
         ):
             for pid in ids:
