@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,9 +82,37 @@ def write_error(e: OSError, target: Path) -> Gen2ResError:
     return Gen2ResError(f"Cannot write {target} ({e.strerror or e}); nothing was changed.")
 
 
+def refuse_non_file(target: str | os.PathLike[str]) -> None:
+    """Refuse ``target`` when something other than a regular file is there (through a
+    link too): a device, a pipe, a socket or a folder. Renaming a file over ``/dev/full``
+    replaces the device itself, which as root breaks the system."""
+    try:
+        mode = os.stat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there, or a link to nothing: a file may go there
+    except OSError:
+        return  # unreadable: the write itself will say why
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a folder"
+        if stat.S_ISDIR(mode)
+        else "a pipe"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "not a regular file"
+    )
+    raise Gen2ResError(
+        f"{target} is {kind}; only a file can be replaced. Choose a file name for the output."
+    )
+
+
 def refuse_existing(target: str | os.PathLike[str], *, overwrite: bool) -> None:
     """Refuse to write over anything already at ``target`` (a dangling link too) unless
-    ``overwrite``: a command never writes over a file it did not create unless asked."""
+    ``overwrite``: a command never writes over a file it did not create unless asked. A
+    device, a pipe or a folder is never replaced (:func:`refuse_non_file`)."""
+    refuse_non_file(target)
     if not overwrite and os.path.lexists(target):
         raise Gen2ResError(
             f"{target} already exists.",
@@ -100,6 +129,7 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
     OSError of a full or read-only disk becomes a one-line Gen2ResError.
     """
     target = Path(target)
+    refuse_non_file(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_temp_files(target.parent)

@@ -242,3 +242,41 @@ def test_damage_map_of_a_damaged_file_is_one_line(capsys, gen2res_home, tmp_path
     bad.write_bytes(bad.read_bytes()[:100])
     code, _, err = run(capsys, "damage", bad, "--out", tmp_path / "m.png")
     assert code == 1 and err.count("\n") == 1 and not (tmp_path / "m.png").exists()
+
+
+def test_outputs_never_replace_a_device_a_pipe_or_a_folder(capsys, gen2res_home, scan, tmp_path):
+    """``--overwrite`` replaces files (and links to them), never what is not a file: as
+    root, renaming a PNG over ``/dev/full`` would replace the device itself."""
+    from gen2res_desktop.core.atomic import atomic_path
+
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    link = tmp_path / "link.png"
+    link.symlink_to(pipe)
+    for target in (pipe, folder, link):
+        code, _, err = run(capsys, "damage", scan, "--out", target, "--overwrite")
+        assert code != 0 and "only a file can be replaced" in err
+        assert len(err.strip().splitlines()) == 1
+        code, _, err = run(
+            capsys, "restore", scan, "--faces", "off", "--out", target, "--overwrite"
+        )
+        assert code != 0 and "only a file can be replaced" in err
+    assert stat_kind(pipe) == "fifo" and folder.is_dir() and link.is_symlink()
+    with pytest.raises(Exception, match="only a file can be replaced"):
+        with atomic_path(pipe):
+            pass
+    assert stat_kind(pipe) == "fifo"
+    # a file, and a link to one, are still replaced when asked
+    plain = tmp_path / "plain.png"
+    plain.write_bytes(b"old")
+    assert run(capsys, "damage", scan, "--out", plain, "--overwrite")[0] == 0
+    assert plain.read_bytes()[:4] == b"\x89PNG"
+
+
+def stat_kind(path: Path) -> str:
+    import stat
+
+    mode = os.lstat(path).st_mode
+    return "fifo" if stat.S_ISFIFO(mode) else "dir" if stat.S_ISDIR(mode) else "other"
