@@ -28,8 +28,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from gen2res_desktop.core.errors import Gen2ResError, OutOfMemory
+from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.photo.tiles import process_tiled
+from gen2res_desktop.core.photo.torch_tiles import check_rgb8, run_shrinking
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
@@ -297,36 +298,22 @@ class ScratchDetectorModel:
     ) -> np.ndarray:
         """The damage probability at the working size (float32), tiled."""
         x = prepare(rgb, self.short_side)
-        tile = self.tile
+
+        def run(size: int) -> np.ndarray:
+            return process_tiled(
+                x,
+                self.probability,
+                tile=size,
+                overlap=self.overlap,
+                stage="damage",
+                progress=progress,
+                cancel=cancel,
+            )
+
         with self._lock:
-            while True:
-                try:
-                    with torch.inference_mode():
-                        return process_tiled(
-                            x,
-                            self.probability,
-                            tile=tile,
-                            overlap=self.overlap,
-                            stage="damage",
-                            progress=progress,
-                            cancel=cancel,
-                        )
-                except (RuntimeError, torch.OutOfMemoryError) as e:
-                    oom = isinstance(e, torch.OutOfMemoryError) or "allocate" in str(e)
-                    if not oom:
-                        raise Gen2ResError(
-                            f"The photo model '{self.name}' failed on this photo: "
-                            f"{' '.join(str(e).split())[:200]}"
-                        ) from e
-                    if self.device.type == "cuda":
-                        torch.cuda.empty_cache()
-                    if tile // 2 >= _MIN_TILE:
-                        tile //= 2  # smaller tiles need less memory: try again
-                        continue
-                    raise OutOfMemory(
-                        f"Out of memory running the photo model '{self.name}': close other "
-                        "programs, or run on the CPU (Settings → Device)."
-                    ) from e
+            return run_shrinking(
+                run, self.tile, name=self.name, device=self.device, smallest=_MIN_TILE
+            )
 
     def run(
         self,
@@ -339,12 +326,7 @@ class ScratchDetectorModel:
     ) -> np.ndarray:
         """The damage map of a uint8 RGB photo: uint8 H x W, 255 = damaged (``mask`` and
         ``strength`` are not used by a detector)."""
-        rgb = np.asarray(rgb)
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise Gen2ResError(
-                f"The photo model '{self.name}' needs an 8-bit RGB image (got {rgb.dtype} "
-                f"{'x'.join(map(str, rgb.shape))})."
-            )
+        rgb = check_rgb8(rgb, self.name)
         h, w = rgb.shape[:2]
         prob = self.probabilities(rgb, progress=progress, cancel=cancel or CancelToken())
         hit = (prob >= self.threshold).astype(np.uint8)

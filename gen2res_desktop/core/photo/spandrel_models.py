@@ -27,6 +27,7 @@ from gen2res_desktop.core.photo import scratch_detector
 from gen2res_desktop.core.photo.learned import TASKS
 from gen2res_desktop.core.photo.models import CATALOGUE, PhotoModelInfo, PhotoModelRegistry
 from gen2res_desktop.core.photo.tiles import process_tiled
+from gen2res_desktop.core.photo.torch_tiles import brief, check_rgb8, run_shrinking
 from gen2res_desktop.core.photo.torchscript import is_torchscript, read_torchscript_state_dict
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress
 
@@ -107,14 +108,8 @@ def read_weights(path: Path) -> Any:
         ) from e
     except Exception as e:  # noqa: BLE001 - zip/pickle errors come in many types
         raise Gen2ResError(
-            f"{path}: damaged, incomplete or not a weights file ({_brief(e)})."
+            f"{path}: damaged, incomplete or not a weights file ({brief(e)})."
         ) from e
-
-
-def _brief(e: BaseException, limit: int = 200) -> str:
-    """An exception's message on one short line."""
-    text = " ".join(str(e).split()) or type(e).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def canonical_state_dict(obj: Any, label: str) -> dict[str, torch.Tensor]:
@@ -188,7 +183,7 @@ def detect(sd: dict[str, torch.Tensor], label: str) -> Detected:
     except Exception as e:  # noqa: BLE001 - a damaged state dict fails in many ways
         raise Gen2ResError(
             f"{label}: looks like a {arch.name} model but its weights do not fit "
-            f"(damaged or incomplete file?): {_brief(e)}"
+            f"(damaged or incomplete file?): {brief(e)}"
         ) from e
     purpose = descriptor.purpose
     if purpose == "FaceSR":
@@ -300,12 +295,6 @@ def _pad(x: torch.Tensor, pad_w: int, pad_h: int) -> torch.Tensor:
     return x
 
 
-def _is_oom(e: BaseException) -> bool:
-    if isinstance(e, torch.OutOfMemoryError):
-        return True
-    return isinstance(e, RuntimeError) and "can't allocate memory" in str(e)
-
-
 class LoadedPhotoModel:
     """An installed photo model ready to run (implements :class:`.learned.PhotoModel`)."""
 
@@ -393,12 +382,7 @@ class LoadedPhotoModel:
     ) -> np.ndarray:
         """uint8 RGB in, uint8 RGB ``scale`` times larger out (see learned.PhotoModel)."""
         cancel = cancel or CancelToken()
-        rgb = np.asarray(rgb)
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise Gen2ResError(
-                f"The photo model '{self.name}' needs an 8-bit RGB image (got {rgb.dtype} "
-                f"{'x'.join(map(str, rgb.shape))})."
-            )
+        rgb = check_rgb8(rgb, self.name)
         h, w = rgb.shape[:2]
         masked = self.task == "inpaint"
         image = rgb
@@ -421,41 +405,36 @@ class LoadedPhotoModel:
         tile, overlap = self.tile, self.overlap
         if self.descriptor.tiling == _spandrel().ModelTiling.INTERNAL:
             tile = max(h, w, 2 * overlap + 1)
+
+        def run(size: int) -> np.ndarray:
+            return process_tiled(
+                image,
+                self._tile_fn(level, masked),  # made anew: a retry may have changed the dtype
+                tile=size,
+                overlap=overlap,
+                scale=self.scale,
+                stage=self.task,
+                progress=progress,
+                cancel=cancel,
+            )
+
+        def to_fp32(e: BaseException) -> bool:
+            # some kernels lack a half-precision version: fall back to fp32
+            if self.dtype == torch.float32:
+                return False
+            self.dtype = torch.float32
+            self.descriptor.model.to(dtype=torch.float32)
+            return True
+
         with self._lock:
-            while True:
-                try:
-                    with torch.inference_mode():
-                        out = process_tiled(
-                            image,
-                            self._tile_fn(level, masked),
-                            tile=tile,
-                            overlap=overlap,
-                            scale=self.scale,
-                            stage=self.task,
-                            progress=progress,
-                            cancel=cancel,
-                        )
-                    break
-                except (RuntimeError, torch.OutOfMemoryError) as e:
-                    if _is_oom(e):
-                        if self.device.type == "cuda":
-                            torch.cuda.empty_cache()
-                        if tile // 2 >= _MIN_TILE and tile // 2 > 2 * overlap:
-                            tile //= 2  # smaller tiles need less memory: try again
-                            continue
-                        raise OutOfMemory(
-                            f"The {'GPU' if self.device.type != 'cpu' else 'computer'} ran out "
-                            f"of memory running the photo model '{self.name}': close other "
-                            "programs, try a smaller photo, or run on the CPU (Settings → Device)."
-                        ) from e
-                    if self.dtype != torch.float32:
-                        # some kernels lack a half-precision version: fall back to fp32
-                        self.dtype = torch.float32
-                        self.descriptor.model.to(dtype=torch.float32)
-                        continue
-                    raise Gen2ResError(
-                        f"The photo model '{self.name}' failed on this photo: {_brief(e)}"
-                    ) from e
+            out = run_shrinking(
+                run,
+                tile,
+                name=self.name,
+                device=self.device,
+                smallest=max(_MIN_TILE, 2 * overlap + 1),
+                retry=to_fp32,
+            )
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
