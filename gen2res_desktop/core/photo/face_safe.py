@@ -113,9 +113,13 @@ class FaceGuard:
         return float(patch[own > 0].mean()) - float(np.median(patch[ring])) >= SPECK_CONTRAST
 
 
-def _hull_mask(shape: tuple[int, int], points: np.ndarray, margin: float) -> np.ndarray:
+def _hull_mask(
+    shape: tuple[int, int], points: np.ndarray, margin: float, origin: np.ndarray
+) -> np.ndarray:
+    """The convex hull of ``points`` (photo pixels) grown by ``margin``, drawn on a patch of
+    ``shape`` whose top-left corner is the photo's pixel ``origin``."""
     out = np.zeros(shape, np.uint8)
-    hull = cv2.convexHull(np.round(points).astype(np.int32))
+    hull = cv2.convexHull(np.round(points - origin).astype(np.int32))
     cv2.fillConvexPoly(out, hull, 1)
     r = max(1, int(round(margin)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
@@ -151,19 +155,31 @@ def face_guard(
     for i, face in usable:
         lm = np.asarray(face.landmarks, dtype=np.float64)
         d = max(face.eye_distance, 4.0)
-        own = np.zeros((h, w), np.uint8)
-        for _, idx, margin in FEATURES:
-            own |= _hull_mask((h, w), lm[list(idx)], margin * d)
-        features |= own
         # the face: jaw line and brows, with the forehead above the brows
         up = lm[27] - lm[8]
         up = up / max(np.linalg.norm(up), 1e-6)
-        forehead = lm[17:27] + FOREHEAD * d * up
-        region = _hull_mask((h, w), np.concatenate([lm[:27], forehead]), 0.1 * d)
-        inside |= region
-        eye_distance = np.where(region > 0, np.maximum(eye_distance, d), eye_distance)
+        outline = np.concatenate([lm[:27], lm[17:27] + FOREHEAD * d * up])
+        # drawn on a patch around the face only: a face is small on a 40 MP scan
+        pad = int(np.ceil(0.2 * d)) + 2
+        x0, y0 = np.floor(outline.min(axis=0)).astype(int) - pad
+        x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + pad + 1
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        patch = (y1 - y0, x1 - x0)
+        origin = np.array([x0, y0], np.float64)
+        own = np.zeros(patch, np.uint8)
+        for _, idx, margin in FEATURES:
+            own |= _hull_mask(patch, lm[list(idx)], margin * d, origin)
+        region = _hull_mask(patch, outline, 0.1 * d, origin)
+        box = (slice(y0, y1), slice(x0, x1))
+        features[box] |= own
+        inside[box] |= region
+        eye_distance[box] = np.where(
+            region > 0, np.maximum(eye_distance[box], d), eye_distance[box]
+        )
         if i in regenerate:
-            regenerated |= region
+            regenerated[box] |= region
     guard = FaceGuard(features, inside, regenerated, eye_distance)
     guard.outlines = _outline(features)
     return guard
