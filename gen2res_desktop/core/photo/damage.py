@@ -32,10 +32,13 @@ differs from one side only. Dust is a small blob that differs from all around it
    out when the residue is averaged along lines: at its own angle the mean is well above
    the means at the other angles (isotropic grain and texture are alike at all), over a
    long straight run. Such runs, three times the shortest straight length, are lines too.
-6. *Specks.* What is left of the strong candidates: small, compact, isolated blobs.
+6. *Crack networks.* Craquelure is its own surroundings, so the tests above, which
+   judge a line against what lies around it, reject it as texture; a net of thin lines
+   closing round cells is found by its shape instead (:mod:`.crack_network`).
+7. *Specks.* What is left of the strong candidates: small, compact, isolated blobs.
    Lines are traced on the weaker candidates and kept when most of their pixels are
    strong (hysteresis: grain breaks a faint scratch's strong pixels apart).
-7. The accepted lines and specks grow into their weaker rim: a scratch's soft edge is
+8. The accepted lines and specks grow into their weaker rim: a scratch's soft edge is
    damage too. (The inpainting grows the map by one more pixel.)
 
 Widths and lengths scale with the photo (``unit`` = shorter side / 1000, at least 1), so a
@@ -56,6 +59,7 @@ import math
 import cv2
 import numpy as np
 
+from gen2res_desktop.core.photo.crack_network import find_crack_networks
 from gen2res_desktop.core.photo.tiles import process_tiled
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -419,6 +423,7 @@ class _Detector:
             faint = self._uncluttered_lines(f_labels, f_diag, clutter)
             specks = self._specks(strong & (1 - lines_near), residue, t, anything)
             mask |= self._grow(lines | faint | specks, crossings, weak | faint)
+            mask |= find_crack_networks(g, residue, is_bright, self.sigma, self.unit, self.scale)
         return mask.astype(np.float32) * 255.0
 
 

@@ -195,11 +195,13 @@ def build(sd: dict[str, torch.Tensor], label: str) -> ScratchUNet:
                 full[name] = torch.zeros((), dtype=buf.dtype)
         net.load_state_dict(full, strict=True, assign=True)
     except (RuntimeError, ValueError, KeyError, IndexError) as e:
-        text = " ".join(str(e).split())
+        text = " ".join(str(e).split()).replace(
+            "Error(s) in loading state_dict for ScratchUNet: ", ""
+        )
         raise Gen2ResError(
             f"{label}: looks like the Bringing Old Photos Back to Life scratch detector but "
             f"its weights do not fit (damaged or incomplete file?): "
-            f"{text if len(text) < 200 else text[:197] + '...'}"
+            f"{text if len(text) < 150 else text[:147] + '...'}"
         ) from e
     if any(t.is_meta for t in (*net.parameters(), *net.buffers())):
         raise Gen2ResError(f"{label}: the scratch detector's weights are incomplete.")
