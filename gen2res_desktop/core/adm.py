@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.model_file_checks import (
+    check_parameters,
+    load_torch_weights,
+    parameter_count,
+)
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 ADM_FORMAT = "adm"
@@ -77,24 +83,32 @@ class AdmConfig:
 
 
 def load_adm_state_dict(path: Path) -> dict:
-    """The checkpoint's tensors, read as data only (``weights_only``: no code runs)."""
+    """The checkpoint's tensors, read as data only (``weights_only``: no code runs), and
+    checked before anything is built from them: a sane size from the shapes alone (a file
+    of stride-0 tensors can describe billions of parameters), finite values."""
     import torch
+
+    from gen2res_desktop.core.priors import all_finite
 
     path = Path(path)
     if not path.is_file():
         raise Gen2ResError(f"{path}: no such file.")
     if path.stat().st_size > _MAX_FILE_BYTES:
         raise Gen2ResError(f"{path}: larger than 4 GiB; not an ADM checkpoint.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - pickles fail in many ways; one message
-        raise Gen2ResError(f"{path}: cannot be read as a PyTorch checkpoint ({e}).") from e
+    state = load_torch_weights(path)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
-        raise Gen2ResError(f"{path}: not a state dict of tensors.")
+        raise Gen2ResError(f"{path}: not a state dict of tensors, so not an ADM checkpoint.")
+    check_parameters(parameter_count(v.shape for v in state.values()), path)
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not all_finite(tensor):
+            raise Gen2ResError(
+                f"{path}: the tensor {key} holds values that are not numbers (NaN or "
+                "infinity); the checkpoint is damaged and would give blank images."
+            )
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
@@ -415,24 +429,55 @@ def import_adm_checkpoint(
     PriorRegistry); returns its PriorInfo."""
     from diffusers import DDPMScheduler
 
-    from gen2res_desktop.core.priors import check_prior_name
+    from gen2res_desktop.core.priors import check_prior_name, validate_unet_config
 
     cancel = cancel or CancelToken()
     check_prior_name(name)
+    path = Path(path)
     progress(Progress("import", 0, 3, "Reading the checkpoint"))
     state = load_adm_state_dict(path)
-    cfg = infer_adm_config(state, config)
+    with _naming(path):
+        cfg = infer_adm_config(state, config)
+        # what the prior's own checks would refuse after the conversion, said of this file
+        validate_unet_config(diffusers_config(cfg), path)
     cancel.check()
     progress(Progress("import", 1, 3, "Converting the UNet"))
-    unet = build_unet(state, cfg)
+    with _naming(path):
+        unet = build_unet(state, cfg)
+    del state  # copied into the UNet: not held through the install's own copies
     cancel.check()
     progress(Progress("import", 2, 3, "Installing the prior"))
     with tempfile.TemporaryDirectory(prefix="gen2res-adm-") as tmp:
         folder = Path(tmp)
         unet.save_pretrained(folder / "unet", safe_serialization=True)
         DDPMScheduler(**scheduler_config(cfg)).save_pretrained(folder / "scheduler")
-        info = registry.import_folder(
-            folder, name, kind, origin=f"ADM checkpoint {Path(path).name}"
-        )
+        try:
+            info = registry.import_folder(folder, name, kind, origin=f"ADM checkpoint {path.name}")
+        except Gen2ResError as e:
+            if tmp not in e.message:
+                raise
+            raise _about_the_checkpoint(e, tmp, path) from e
     progress(Progress("import", 3, 3, "Installed"))
     return info
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Errors about the architecture name the file they are about."""
+    try:
+        yield
+    except Gen2ResError as e:
+        if str(path) in e.message:
+            raise
+        raise Gen2ResError(f"{path}: {e.message}", app=e.app_hint, cli=e.cli_hint) from e
+
+
+def _about_the_checkpoint(error: Gen2ResError, tmp: str, path: Path) -> Gen2ResError:
+    """A prior check's refusal of the converted copy, said of the user's checkpoint: the
+    temporary folder it names and its advice to import a diffusers prior mean nothing to
+    someone importing a ``.pt``."""
+    from gen2res_desktop.core.priors import _IMPORT_ADVICE
+
+    detail = error.message.replace(_IMPORT_ADVICE, "").strip()
+    detail = re.sub(re.escape(tmp) + r"[^:]*: ", "", detail).rstrip(".")
+    return Gen2ResError(f"{path}: the converted model failed Gen2Res's checks: {detail}.")

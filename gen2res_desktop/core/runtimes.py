@@ -4,10 +4,12 @@ On a CPU most of a restore is the UNet's forward pass, and both engines run it f
 eager torch (benchmarks/results/speed_full_cpu.md). A prior, with its subject's adapter
 merged into the weights, is converted once and kept in a cache folder under a key of the
 prior's weights, the adapter file's bytes and the engine's version, so a retrained
-adapter is converted again and an unchanged one never is. Each conversion is checked
-against torch on one input before it is used; anything that fails falls back to torch,
-which always works. Only steps without gradients use an engine: the album's guided steps
-need torch's backward pass.
+adapter is converted again and an unchanged one never is. A cached conversion is trusted
+only when its record is of this prior, adapter and engine and its files hash as they did
+when converted (a folder's name proves nothing); otherwise it is made again. Each
+conversion is checked against torch on one input before it is used; anything that fails
+falls back to torch, which always works. Only steps without gradients use an engine: the
+album's guided steps need torch's backward pass.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import torch
 from gen2res_desktop.core.defaults import RUNTIME_CHOICES
 from gen2res_desktop.core.devices import in_layout
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.priors import LoadedPrior
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -130,8 +133,9 @@ def merge_adapter(prior: LoadedPrior) -> LoadedPrior:
     return replace(prior, unet=merged_unet(prior.unet))
 
 
-def cache_key(prior: LoadedPrior, runtime: str) -> str:
-    parts = {
+def key_inputs(prior: LoadedPrior, runtime: str) -> dict:
+    """What a conversion is of: the prior's weights, the adapter file's bytes, the engine."""
+    return {
         "prior": prior.info.weights_hash,
         "adapter": prior.adapter_hash or "",
         "resolution": prior.resolution,
@@ -139,7 +143,14 @@ def cache_key(prior: LoadedPrior, runtime: str) -> str:
         "version": runtime_version(runtime),
         "torch": torch.__version__,
     }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _key_of(inputs: dict) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def cache_key(prior: LoadedPrior, runtime: str) -> str:
+    return _key_of(key_inputs(prior, runtime))
 
 
 def _label(prior: LoadedPrior) -> str:
@@ -178,14 +189,18 @@ def accelerate(
 def _cached_or_converted(
     prior: LoadedPrior, runtime: str, cache: Path, progress: ProgressCallback
 ) -> EpsFn:
-    key = cache_key(prior, runtime)
+    inputs = key_inputs(prior, runtime)
+    key = _key_of(inputs)
     folder = cache / key
     if (folder / _ENTRY).is_file():
         try:
+            # a folder's name is no proof of what it holds: another adapter's conversion
+            # copied in would restore one subject's photos with another's face
+            _verify(folder, inputs)
             eps = _load(runtime, folder)
-        except Exception as e:  # noqa: BLE001 - a damaged conversion is made again
+        except Exception as e:  # noqa: BLE001 - a damaged or foreign conversion is made again
             log.warning(
-                "The cached %s conversion %s is unreadable, converting again: %s",
+                "The cached %s conversion %s cannot be used, converting again: %s",
                 runtime,
                 folder.name,
                 e,
@@ -194,7 +209,7 @@ def _cached_or_converted(
         else:
             _touch(folder)
             return eps
-    progress(Progress("prepare", 0, 1, "Preparing the faster engine (once per adapter)"))
+    progress(Progress("prepare", 0, 1, "Preparing the faster engine (once per face model)"))
     cache.mkdir(parents=True, exist_ok=True)
     tmp = cache / f".{key}.{time.monotonic_ns()}.tmp"
     tmp.mkdir()
@@ -215,6 +230,8 @@ def _cached_or_converted(
             "adapter": prior.adapter_hash or "",
             "runtime": runtime,
             "max_error": err,
+            "inputs": inputs,
+            "files": _file_hashes(tmp),
         }
         (tmp / _ENTRY).write_text(json.dumps(entry))
         _drop_replaced(cache, entry)
@@ -231,6 +248,29 @@ def _cached_or_converted(
             shutil.rmtree(tmp, ignore_errors=True)
     progress(Progress("prepare", 1, 1, "Faster engine ready"))
     return _load(runtime, folder)
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a conversion (the engine may split one into several)."""
+    return {
+        p.name: sha256_file(p)
+        for p in sorted(folder.iterdir())
+        if p.name != _ENTRY and not p.is_dir()
+    }
+
+
+def _verify(folder: Path, inputs: dict) -> None:
+    """Raise unless ``folder`` holds the conversion ``inputs`` describe, as it was made:
+    its record is of these inputs (and they give the folder's name), and its files are
+    the ones hashed when it was converted, none added, none changed."""
+    entry = json.loads((folder / _ENTRY).read_text())
+    if not isinstance(entry, dict) or entry.get("inputs") != inputs:
+        raise Gen2ResError("it was made for another prior, face model or engine")
+    if _key_of(entry["inputs"]) != folder.name:
+        raise Gen2ResError("its record does not match its folder")
+    files = entry.get("files")
+    if not isinstance(files, dict) or not files or files != _file_hashes(folder):
+        raise Gen2ResError("its files are not the ones converted")
 
 
 def _check_input(prior: LoadedPrior) -> tuple[torch.Tensor, torch.Tensor]:

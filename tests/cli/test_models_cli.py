@@ -144,3 +144,35 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as e:
         main(["models", "import", "x.pth", "--task", "colourise"])
     assert e.value.code == 2
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("owned",))
+
+
+def test_hostile_model_files_are_one_line_on_the_command_line(capsys, gen2res_home, tmp_path):
+    """A pickle payload or a damaged file, as an ADM checkpoint or a photo model: one line
+    that names the file and never PyTorch's advice to load it with weights_only off."""
+    import torch
+
+    payload = tmp_path / "payload.pt"
+    torch.save({"w": torch.zeros(1), "x": _Payload()}, payload)
+    truncated = tmp_path / "truncated.pth"
+    torch.save({"conv.weight": torch.randn(16, 3, 3, 3)}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:700])
+    photo_payload = payload.with_suffix(".pth")
+    photo_payload.write_bytes(payload.read_bytes())
+    adm = ["--format", "adm", "--name", "x", "--kind", "face"]
+    cases = [
+        ([str(payload), *adm], payload, "refused for safety"),
+        ([str(truncated), *adm], truncated, "damaged or not a model file"),
+        ([str(photo_payload)], photo_payload, "refused for safety"),
+        ([str(truncated)], truncated, "damaged or not a model file"),
+    ]
+    for argv, path, needle in cases:
+        code, _, err = run(capsys, "models", "import", *argv)
+        assert code == 1 and err.count("\n") == 1, err
+        assert str(path) in err and needle in err, err
+        for leak in ("weights_only", "Re-running", "Errno", "Traceback"):
+            assert leak not in err, err

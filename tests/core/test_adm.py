@@ -137,7 +137,7 @@ def test_class_conditional_and_foreign_files_are_refused(tmp_path):
         infer_adm_config(state, {"channels": 3})
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a pickle")
-    with pytest.raises(Gen2ResError, match="cannot be read"):
+    with pytest.raises(Gen2ResError, match="damaged or not a model file"):
         load_adm_state_dict(bad)
 
 
@@ -176,3 +176,81 @@ def test_the_command_line_imports_a_checkpoint(tmp_path, gen2res_home, capsys):
     assert "--config must be a JSON object" in capsys.readouterr().err
     assert main(["models", "import", str(path), "--kind", "dog"]) == 1
     assert "--format adm" in capsys.readouterr().err
+
+
+# -- hostile checkpoints (issue 24): one line naming the user's file, nothing installed --------
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("owned",))
+
+
+def _refused_import(gen2res_home, path, *needles) -> str:
+    from gen2res_desktop.core.priors import PriorRegistry
+
+    registry = PriorRegistry(gen2res_home)
+    with pytest.raises(Gen2ResError) as e:
+        import_adm_checkpoint(registry, path, "hostile", "face", config={"image_size": 32})
+    text = str(e.value)
+    assert "\n" not in text and str(path) in text, text
+    for leak in ("weights_only", "Re-running", "Errno", "gen2res-adm-", "UNet2DModel prior"):
+        assert leak not in text, text
+    for needle in needles:
+        assert needle in text, text
+    assert registry.list() == []
+    return text
+
+
+def test_a_giant_model_in_a_tiny_file_is_refused_from_its_shapes(tmp_path, gen2res_home):
+    args = {**BASE, **CASES[0][1], "model_channels": 4096, "image_size": 256}
+    with torch.device("meta"):
+        shapes = {k: v.shape for k, v in unet_module.UNetModel(**args).state_dict().items()}
+    # every tensor a view of one float: a file of kilobytes, a model of billions
+    path = tmp_path / "giant.pt"
+    torch.save({k: torch.zeros(()).expand(s) for k, s in shapes.items()}, path)
+    assert path.stat().st_size < 200_000
+    text = _refused_import(gen2res_home, path, "billion parameters", "2 billion")
+    assert "31.3 billion" in text
+
+
+def test_a_checkpoint_with_a_pickle_payload_is_refused_for_safety(tmp_path, gen2res_home):
+    path = tmp_path / "payload.pt"
+    state = dict(reference_model(CASES[0][1]).state_dict())
+    torch.save({**state, "extra": _Payload()}, path)
+    _refused_import(gen2res_home, path, "refused for safety", "not plain weights")
+
+
+def test_nan_weights_name_the_users_file_and_the_tensor(tmp_path, gen2res_home):
+    state = dict(reference_model(CASES[1][1]).state_dict())
+    state["middle_block.0.in_layers.2.weight"][0, 0, 0, 0] = float("nan")
+    path = tmp_path / "nan.pt"
+    torch.save(state, path)
+    _refused_import(
+        gen2res_home, path, "middle_block.0.in_layers.2.weight", "NaN or infinity", "damaged"
+    )
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "empty"])
+def test_a_damaged_checkpoint_says_so(tmp_path, gen2res_home, how):
+    path = tmp_path / f"{how}.pt"
+    torch.save(reference_model(CASES[1][1]).state_dict(), path)
+    data = path.read_bytes()
+    path.write_bytes(
+        {"truncated": data[: len(data) // 2], "garbage": data[::-1], "empty": b""}[how]
+    )
+    _refused_import(gen2res_home, path, "damaged or not a model file")
+
+
+def test_a_refusal_of_the_converted_copy_names_the_checkpoint(tmp_path, gen2res_home, monkeypatch):
+    """Whatever the prior's own checks refuse in the converted copy is said of the user's
+    file, without the temporary folder or the advice to import a diffusers prior."""
+    from gen2res_desktop.core import priors
+
+    def refuse(state, weights):
+        raise Gen2ResError(f"{weights}: tensor conv_in.weight holds values that are not finite.")
+
+    monkeypatch.setattr(priors, "_check_finite", refuse)
+    path = tmp_path / "ok.pt"
+    torch.save(reference_model(CASES[1][1]).state_dict(), path)
+    _refused_import(gen2res_home, path, "the converted model failed", "conv_in.weight")

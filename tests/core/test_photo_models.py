@@ -255,8 +255,8 @@ def test_refusals_are_one_line_name_the_file_and_install_nothing(model_files, re
         "unknown.pth": "unknown architecture",
         "truncated.pth": "damaged",
         "empty.pth": "empty file",
-        "evil.pth": "would run code",
-        "evil-zip.pth": "would run code",
+        "evil.pth": "refused for safety",
+        "evil-zip.pth": "refused for safety",
         "noise.safetensors": "damaged",
         "grey.pth": "1-channel",
     }

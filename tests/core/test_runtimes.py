@@ -218,3 +218,70 @@ def test_a_damaged_conversion_is_made_again(tiny_prior, tmp_path):
     assert again.fast_name == engine
     want, got = eps_both(tiny_prior, again)
     assert (want - got).abs().max() < 1e-4
+
+
+class _Subject(torch.nn.Module):
+    """A stand-in for a prior with a subject's adapter merged: any (x, t) -> epsilon."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.conv = torch.nn.Conv2d(3, 3, 3, padding=1).requires_grad_(False)
+
+    def forward(self, x, t):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(sample=self.conv(x))
+
+
+def test_a_conversion_copied_from_another_subject_is_not_trusted(tmp_path, monkeypatch):
+    """Subject 2's cached conversion copied over subject 1's must not restore subject 1's
+    photos with subject 2's face: what is loaded is checked, and made again on a mismatch.
+    (A stand-in engine and model keep this fast; the cache is the same for every engine.)"""
+    import shutil
+
+    from gen2res_desktop.core.priors import LoadedPrior, PriorInfo
+
+    def convert(runtime, module, x, t, folder):
+        converted.append(runtime)
+        torch.save(module, folder / "unet.onnx")
+
+    def load(runtime, folder):
+        module = torch.load(folder / "unet.onnx", weights_only=False)  # the test's own file
+        return lambda x, t: module(x, t)
+
+    converted = []
+    monkeypatch.setattr(runtimes, "installed", lambda name: True)
+    monkeypatch.setattr(runtimes, "runtime_version", lambda name: "stand-in")
+    monkeypatch.setattr(runtimes, "_convert", convert)
+    monkeypatch.setattr(runtimes, "_load", load)
+    fast = FastCpu(tmp_path / "cache", runtimes.ONNXRUNTIME)
+
+    def subject(n: int) -> LoadedPrior:
+        info = PriorInfo("face", "face", tmp_path, 32, 1, "f" * 64, "test")
+        return LoadedPrior(info, _Subject(n), None, CPU, None, str(n) * 64, f"/adapters/{n}")
+
+    one, two = subject(1), subject(2)
+    x, t = torch.randn(1, 3, 32, 32), torch.tensor([40])
+    with torch.no_grad():
+        want, theirs = one.unet(x, t).sample, two.unet(x, t).sample
+    assert (want - theirs).abs().max() > 1e-2  # the two subjects' models differ
+    accelerate(one, fast)
+    (own,) = [fast.cache / n for n in entries(fast.cache)]
+    accelerate(two, fast)
+    (other,) = [fast.cache / n for n in entries(fast.cache) if n != own.name]
+
+    for copied in ("the converted file", "the whole entry"):
+        if copied == "the converted file":
+            shutil.copyfile(other / "unet.onnx", own / "unet.onnx")
+        else:
+            shutil.rmtree(own)
+            shutil.copytree(other, own)
+        converted.clear()
+        again = accelerate(one, fast)
+        assert converted == [runtimes.ONNXRUNTIME], copied  # made again, not trusted
+        with torch.no_grad():
+            assert (again.fast(x, t) - want).abs().max() < 1e-6, copied
+    converted.clear()
+    accelerate(one, fast)
+    assert converted == []  # the remade conversion is kept and trusted

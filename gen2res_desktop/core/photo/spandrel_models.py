@@ -9,8 +9,6 @@ data-only reader (:mod:`.torchscript`). spandrel only ever sees a state dict
 
 from __future__ import annotations
 
-import pickle
-import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -23,6 +21,12 @@ import torch
 from gen2res_desktop.core.devices import resolve_device
 from gen2res_desktop.core.errors import Gen2ResError, OutOfMemory
 from gen2res_desktop.core.hashing import sha256_file
+from gen2res_desktop.core.model_file_checks import (
+    check_parameters,
+    damaged,
+    load_torch_weights,
+    parameter_count,
+)
 from gen2res_desktop.core.photo import scratch_detector
 from gen2res_desktop.core.photo.learned import TASKS
 from gen2res_desktop.core.photo.models import CATALOGUE, PhotoModelInfo, PhotoModelRegistry
@@ -88,28 +92,10 @@ def read_weights(path: Path) -> Any:
         try:
             return load_file(path)
         except Exception as e:  # noqa: BLE001 - SafetensorError, OSError...
-            raise Gen2ResError(f"{path}: damaged or incomplete safetensors file ({e}).") from e
+            raise damaged(path) from e
     if is_torchscript(path):
         return read_torchscript_state_dict(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # weights_only: a file from outside is data, never code
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        found = re.search(r"GLOBAL ([\w.]+)", str(e))
-        if found:
-            raise Gen2ResError(
-                f"{path}: refused, loading it would run code ({found.group(1)}); a photo "
-                "model must hold only weights."
-            ) from e
-        raise Gen2ResError(
-            f"{path}: refused, it holds more than plain weights or is damaged."
-        ) from e
-    except Exception as e:  # noqa: BLE001 - zip/pickle errors come in many types
-        raise Gen2ResError(
-            f"{path}: damaged, incomplete or not a weights file ({brief(e)})."
-        ) from e
+    return load_torch_weights(path)  # data only; one line when damaged, a bomb or a payload
 
 
 def canonical_state_dict(obj: Any, label: str) -> dict[str, torch.Tensor]:
@@ -138,6 +124,8 @@ def canonical_state_dict(obj: Any, label: str) -> dict[str, torch.Tensor]:
             sd = {f"model.{k}": v for k, v in sd.items()}
     if not sd:
         raise Gen2ResError(f"{label}: not a photo model Gen2Res can use (no weights found).")
+    # weighed before anything is built from it: stride-0 tensors can describe billions
+    check_parameters(parameter_count(v.shape for v in sd.values()), label)
     return sd
 
 

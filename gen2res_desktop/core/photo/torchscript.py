@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.model_file_checks import check_parameters, check_zip_members, unsafe
 
 # Tensor storages the serializer names as ``torch.<Name>Storage`` -> torch dtype name.
 _STORAGE_DTYPES = {
@@ -41,6 +42,10 @@ _STORAGE_DTYPES = {
     "ComplexDoubleStorage": "complex128",
 }
 _MAX_DEPTH = 256
+# Members read whole besides the tensors: the object tree (LaMa's is ~100 KB) and the code
+# files, read as text for names only.
+_MAX_PICKLE_BYTES = 64 << 20
+_MAX_CODE_BYTES = 8 << 20
 _CLASS_RE = re.compile(r"^class\s+(\w+)\s*\(", re.MULTILINE)
 _LIST_RE = r"^\s+{}\s*=\s*\[([^\]]*)\]"
 _QUOTED_RE = re.compile(r"[\"']([^\"']*)[\"']")
@@ -96,6 +101,7 @@ class _Reader(pickle.Unpickler):
         self.zf, self.root, self.swap, self.label = zf, root, swap, label
         self.storages: dict[str, Any] = {}
         self.classes: dict[str, type] = {}
+        self.numel = 0  # of every storage read so far
 
     def find_class(self, module: str, name: str) -> Any:
         if module == "__torch__" or module.startswith("__torch__."):
@@ -137,13 +143,23 @@ class _Reader(pickle.Unpickler):
         dtype = getattr(torch, dtype_name)
         name = f"{self.root}/data/{key}"
         try:
-            raw = self.zf.read(name)
+            info = self.zf.getinfo(name)
         except KeyError:
             raise pickle.UnpicklingError(f"missing tensor data {key}") from None
         itemsize = torch.empty((), dtype=dtype).element_size()
-        if numel < 0 or len(raw) < numel * itemsize:
+        need = numel * itemsize
+        if numel < 0 or info.file_size < need:
             raise pickle.UnpicklingError(f"tensor data {key} is shorter than its tensor")
-        raw = raw[: numel * itemsize]
+        # the serializer writes exactly what a tensor needs: more is padding at best, a
+        # bomb at worst, and is refused before it is unpacked
+        if info.file_size > need:
+            raise Gen2ResError(
+                f"{self.label}: refused: {name} inside it holds {info.file_size} bytes, larger "
+                f"than its tensor's {need}; the file is damaged or not a model file."
+            )
+        self.numel += numel
+        check_parameters(self.numel, self.label)
+        raw = self.zf.read(info)
         if self.swap and itemsize > 1:
             unit = itemsize // 2 if dtype.is_complex else itemsize
             raw = np.frombuffer(raw, dtype=f"u{unit}").byteswap().tobytes()
@@ -177,6 +193,8 @@ def _class_members(zf: zipfile.ZipFile, root: str) -> dict[str, tuple[list[str],
         if not (name.startswith(prefix) and name.endswith(".py")):
             continue
         module = name[len(prefix) : -3].replace("/", ".")
+        if zf.getinfo(name).file_size > _MAX_CODE_BYTES:
+            continue  # read only for names; a file this large is not the serializer's
         try:
             text = zf.read(name).decode("utf-8", errors="replace")
         except (OSError, zipfile.BadZipFile, KeyError):
@@ -224,6 +242,17 @@ def _flatten(root_obj: Any, members: dict[str, tuple[list[str], list[str]]]) -> 
     return out
 
 
+def _read_small(zf: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
+    """A member that is small in every real archive, refused unread when it says it is not."""
+    size = zf.getinfo(name).file_size
+    if size > limit:
+        raise Gen2ResError(
+            f"{path}: refused: {name} inside it unpacks to {size} bytes, far more than a "
+            "TorchScript model's; the file is damaged or not a model file."
+        )
+    return zf.read(name)
+
+
 def read_torchscript_state_dict(path: str | Path) -> dict[str, Any]:
     """The parameters and buffers of the TorchScript module in ``path`` as a flat
     ``{dotted.name: tensor}`` dict, the same as ``torch.jit.load(path).state_dict()`` but
@@ -237,23 +266,22 @@ def read_torchscript_state_dict(path: str | Path) -> dict[str, Any]:
             if len(roots) != 1:
                 raise Gen2ResError(f"{path}: not a TorchScript model (no single data.pkl).")
             root = roots[0]
+            check_zip_members(zf, path)  # before any member is unpacked
             order = b"little"
             if f"{root}/byteorder" in zf.namelist():
-                order = zf.read(f"{root}/byteorder").strip()
+                order = _read_small(zf, f"{root}/byteorder", 16, path).strip()
             if order not in (b"little", b"big"):
                 raise Gen2ResError(f"{path}: damaged TorchScript model (unknown byte order).")
             swap = order.decode() != sys.byteorder
-            reader = _Reader(zf.read(f"{root}/data.pkl"), zf, root, swap, str(path))
+            pkl = _read_small(zf, f"{root}/data.pkl", _MAX_PICKLE_BYTES, path)
+            reader = _Reader(pkl, zf, root, swap, str(path))
             obj = reader.load()
             state = _flatten(obj, _class_members(zf, root))
     except Gen2ResError:
         raise
     except pickle.UnpicklingError as e:
         if str(e).startswith("forbidden global"):
-            raise Gen2ResError(
-                f"{path}: refused, the file holds more than weights ({e}); a photo model "
-                "must be data only."
-            ) from e
+            raise unsafe(path, str(e).removeprefix("forbidden global ")) from e
         raise Gen2ResError(f"{path}: damaged TorchScript model ({e}).") from e
     except (OSError, zipfile.BadZipFile, EOFError, ValueError, TypeError, RuntimeError) as e:
         raise Gen2ResError(f"{path}: damaged or incomplete TorchScript model ({e}).") from e
