@@ -12,20 +12,27 @@ the WAL) into a temporary file that is renamed into place, so a copy cut short b
 is never taken for a backup. Times are UTC.
 
 Restoring works on the folder, without opening the library: it is what a user does when
-the database is missing or damaged and the library refuses to open.
+the database is missing or damaged and the library refuses to open. It is refused while
+any process has the library open (each open Library shares ``locks/library.open``; the
+restore takes it exclusively), since that process would go on writing into the database
+set aside. The backup is copied whole (and synced) next to the database before anything
+is moved, so a full disk stops it with the current library as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import os
 import re
+import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen2res_desktop.core.atomic import atomic_path
+from gen2res_desktop.core.atomic import TEMP_PREFIX, atomic_path
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.library import locks
 
@@ -72,6 +79,48 @@ class Backup:
 def readonly_uri(path: Path) -> str:
     """An SQLite URI opening ``path`` read-only (any character in the path quoted)."""
     return Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+
+
+def _read_connect(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a database file that writes nothing beside it when it can:
+    reading a WAL-mode file (as backups are) needs a shared-memory file, which a full disk
+    cannot make; a file whose WAL holds nothing can be read as it is (``immutable``)."""
+    conn = sqlite3.connect(readonly_uri(path), uri=True)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        wal = path.with_name(path.name + "-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            raise
+    return sqlite3.connect(readonly_uri(path) + "&immutable=1", uri=True)
+
+
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _disk_trouble(e: BaseException) -> bool:
+    """An error of the disk (full, read-only, failing) rather than of the file's contents."""
+    if isinstance(e, OSError):
+        return True
+    text = str(e).lower()
+    return any(w in text for w in ("full", "disk i/o", "readonly", "read-only", "unable to open"))
+
+
+def _disk_full(e: BaseException, folder: Path, needed: int) -> bool:
+    if isinstance(e, OSError) and e.errno in _FULL_ERRNOS:
+        return True
+    if "full" in str(e).lower():
+        return True
+    try:  # SQLite says only "disk I/O error" for most failed writes
+        return shutil.disk_usage(folder).free < needed
+    except OSError:
+        return False
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{max(size, 1e6) / 1e6:.0f} MB"
 
 
 def backups_dir(home: Path) -> Path:
@@ -154,20 +203,26 @@ def check_backup(path: Path) -> int:
     """The schema version of a backup that reads back whole; Gen2ResError if it does not."""
     from gen2res_desktop.library.schema import SCHEMA_VERSION
 
+    conn = None
     try:
-        conn = sqlite3.connect(readonly_uri(path), uri=True)
-    except sqlite3.Error as e:
-        raise Gen2ResError(f"{path.name}: cannot be opened ({e}).") from e
-    try:
+        conn = _read_connect(path)
         result = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":
             raise Gen2ResError(f"{path.name} is damaged ({result}); choose another backup.")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    except sqlite3.Error as e:
+    except (sqlite3.Error, OSError) as e:
+        if _disk_trouble(e):
+            # a full or failing disk is not the backup's fault: say which it is
+            raise Gen2ResError(
+                f"Cannot read {path.name} ({e}): the disk may be full, read-only or failing, "
+                "which says nothing about the backup itself. The current library was left "
+                "as it was."
+            ) from e
         raise Gen2ResError(f"{path.name} is not a usable library database ({e}).") from e
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
     if "photos" not in tables:
         raise Gen2ResError(f"{path.name} is not a Gen2Res library database.")
     if version > SCHEMA_VERSION:
@@ -181,8 +236,9 @@ def restore_backup(home: Path, name: str | None = None) -> Backup:
     """Put backup ``name`` (default: the newest) in place of the library's database.
 
     The backup is checked first; the database it replaces, if any, is kept in ``backups/``
-    as a ``replaced`` copy. Refused while a Gen2Res job (import, training, restore) is
-    running on this library.
+    as a ``replaced`` copy. Refused while any process has the library open (the app, a
+    command, a running import or training), and when the disk cannot take the copy; the
+    current database is then left as it was.
     """
     home = Path(home)
     found = list_backups(home)
@@ -198,29 +254,102 @@ def restore_backup(home: Path, name: str | None = None) -> Backup:
         chosen = matches[0]
     check_backup(chosen.path)
     lock_folder = home / "locks"
-    if lock_folder.is_dir() and any(
-        locks.owner_alive(lock_folder, p.stem) for p in lock_folder.glob("*.lock")
-    ):
-        raise Gen2ResError(
-            "Gen2Res is working on this library (an import, training or restore is running); "
-            "wait for it to finish or cancel it, close Gen2Res and try again."
-        )
-    db = home / DB_NAME
-    with atomic_path(db) as tmp:
-        src = sqlite3.connect(readonly_uri(chosen.path), uri=True)
-        dest = sqlite3.connect(tmp)
+    try:
+        held = locks.OpenLock.exclusive(lock_folder)
+    except OSError as e:
+        raise _restore_error(e, home, chosen) from e
+    if held is None:
+        raise Gen2ResError(_in_use_message(lock_folder))
+    try:
+        # An older Gen2Res holds no open lock, only its jobs' locks.
+        if any(locks.owner_alive(lock_folder, p.stem) for p in lock_folder.glob("*.lock")):
+            raise Gen2ResError(_in_use_message(lock_folder))
         try:
-            src.backup(dest)
-        finally:
-            src.close()
-            dest.close()
-        # the copy is whole: only now does the current database step aside, with its WAL
-        if db.is_file() and db.stat().st_size > 0:
-            keep = backups_dir(home) / f"library-replaced-{_stamp()}.sqlite3"
-            os.replace(db, keep)
-            with contextlib.suppress(FileNotFoundError):
-                os.replace(home / f"{DB_NAME}-wal", keep.with_name(f"{keep.name}-wal"))
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                (home / f"{DB_NAME}{suffix}").unlink()
+            _put_in_place(home, chosen)
+        except (sqlite3.Error, OSError) as e:
+            raise _restore_error(e, home, chosen) from e
+    finally:
+        held.release()
     return chosen
+
+
+def _in_use_message(lock_folder: Path) -> str:
+    jobs = lock_folder.is_dir() and any(
+        locks.owner_alive(lock_folder, p.stem) for p in lock_folder.glob("*.lock")
+    )
+    if jobs:
+        return (
+            "Gen2Res is working on this library (an import, training or restore is running); "
+            "wait for it to finish or cancel it. Close Gen2Res and try again."
+        )
+    return (
+        "Gen2Res has this library open (the app, or a gen2res command still running), and "
+        "it would go on writing into the database set aside. Close Gen2Res and try again."
+    )
+
+
+def _copy_database(src: Path, dest: Path) -> None:
+    """Copy the database ``src`` whole into the new file ``dest`` (SQLite's backup API)."""
+    source = _read_connect(src)
+    try:
+        target = sqlite3.connect(dest)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+
+
+def _put_in_place(home: Path, chosen: Backup) -> None:
+    """Copy the backup beside the database, sync it, and only then move the database aside
+    and the copy in: renames within the folder, which need no free space."""
+    db = home / DB_NAME
+    fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".sqlite3", dir=home)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        _copy_database(chosen.path, tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        with contextlib.suppress(OSError):  # read like the database it replaces
+            os.chmod(tmp, db.stat().st_mode & 0o777)
+        moved: list[tuple[Path, Path]] = []
+        try:
+            if db.is_file() and db.stat().st_size > 0:
+                keep = backups_dir(home) / f"library-replaced-{_stamp()}.sqlite3"
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(db, keep)
+                moved.append((db, keep))
+                wal = home / f"{DB_NAME}-wal"
+                if wal.exists():
+                    os.replace(wal, keep.with_name(f"{keep.name}-wal"))
+                    moved.append((wal, keep.with_name(f"{keep.name}-wal")))
+            for suffix in ("-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    (home / f"{DB_NAME}{suffix}").unlink()
+            os.replace(tmp, db)
+        except BaseException:
+            for original, aside in reversed(moved):
+                with contextlib.suppress(OSError):
+                    os.replace(aside, original)
+            raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _restore_error(e: BaseException, home: Path, chosen: Backup) -> Gen2ResError:
+    if isinstance(e, PermissionError) and os.name == "nt":
+        # Windows refuses to move a file another process has open
+        return Gen2ResError(_in_use_message(home / "locks"))
+    kept = "The current library was left as it was."
+    if _disk_full(e, home, chosen.size * 2):
+        return Gen2ResError(
+            f"The disk is full: bringing back {chosen.name} needs about "
+            f"{_size_text(chosen.size)} free in {home}. Free some space and try again. {kept}"
+        )
+    return Gen2ResError(
+        f"Cannot write the restored database into {home} ({e}): the disk may be full, "
+        f"read-only or failing. {kept}"
+    )

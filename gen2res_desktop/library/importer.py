@@ -15,6 +15,11 @@ size is checked before reading (:data:`MAX_PHOTO_BYTES`, 2 GiB: no scan or camer
 comes near it) and again on the opened file, which is opened non-blocking so a pipe
 swapped in between the check and the open cannot hang the import. Cancel is honoured
 between chunks of a file as well as between files.
+
+A file name is whatever bytes the file system allows, UTF-8 or not (Python holds the
+undecodable ones as surrogate escapes). The file is read under its very name, the summary
+keeps it, and the database keeps its path byte for byte; the name shown everywhere is the
+readable form, each undecodable byte written as ``\\xNN`` (:func:`readable`).
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.images import IMAGE_SUFFIXES, open_image
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.library.models import ImportedFile, ImportSummary, SkippedFile
-from gen2res_desktop.library.store import Library, _check_role, now
+from gen2res_desktop.library.named_faces import ImportNames
+from gen2res_desktop.library.store import Library, _check_role, db_text, now
 
 _CHUNK = 1 << 20
 # Larger files are skipped unread: no photo comes near this, and it bounds what a file that
@@ -64,6 +70,23 @@ _TAG_DATETIME = 0x0132
 _TAG_SOFTWARE = 0x0131
 _TAG_EXIF_IFD = 0x8769
 _TAG_DATETIME_ORIGINAL = 0x9003
+
+
+def readable(name: str) -> str:
+    """A file name as text that can be stored and shown: each byte that is not UTF-8 (a
+    surrogate escape) becomes ``\\xNN``; everything else is kept as it is."""
+    return db_text(name) or ""
+
+
+def _exact_path(path: Path) -> str | bytes:
+    """The absolute path to store: text when it is UTF-8, else its very bytes (stored as
+    TEXT by the query, so the column stays TEXT and reads back as readable text)."""
+    text = os.path.abspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
 
 
 class _Skip(Exception):
@@ -341,12 +364,13 @@ def _import_one(
             with lib._write() as c:
                 cur = c.execute(
                     "INSERT INTO photos (hash, file, original_name, original_path, imported, size, format, "
-                    "width, height, mode, taken, exif) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "width, height, mode, taken, exif) "
+                    "VALUES (?, ?, ?, CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         digest,
                         rel,
-                        src.name,
-                        os.path.abspath(src),
+                        readable(src.name),
+                        _exact_path(src),
                         now(),
                         size,
                         info.format,
@@ -354,7 +378,7 @@ def _import_one(
                         info.height,
                         info.mode,
                         info.taken,
-                        json.dumps(info.exif, ensure_ascii=False, sort_keys=True),
+                        db_text(json.dumps(info.exif, ensure_ascii=False, sort_keys=True)),
                     ],
                 )
                 photo_id = int(cur.lastrowid)
@@ -406,6 +430,7 @@ def import_paths(
     total = len(files) + len(missing)
     job_id = lib.start_job("import", total=total)
     summary = ImportSummary(job_id=job_id, total=total, skipped=list(missing), ignored=ignored)
+    names = ImportNames(lib, summary)  # people named by other photo managers (issue 25)
     try:
         for i, src in enumerate(files):
             cancel.check()
@@ -419,9 +444,10 @@ def import_paths(
                 (summary.imported if is_new else summary.duplicates).append(
                     ImportedFile(src, photo_id)
                 )
+                names.read(photo_id, src)
             done = i + 1 + len(missing)
-            lib.update_job(job_id, done, message=src.name)
-            progress(Progress("import", done, total, message=src.name))
+            lib.update_job(job_id, done, message=readable(src.name))
+            progress(Progress("import", done, total, message=readable(src.name)))
     except Cancelled:
         summary.cancelled = True
         lib.finish_job(job_id, "cancelled", message=summary.message())
@@ -429,11 +455,10 @@ def import_paths(
     except BaseException as e:
         # Finishing the job may fail too (a full disk); the next open marks it interrupted.
         try:
-            lib.finish_job(
-                job_id,
-                "cancelled" if isinstance(e, KeyboardInterrupt) else "failed",
-                str(e) or repr(e),
-            )
+            if isinstance(e, KeyboardInterrupt):  # Ctrl+C or SIGTERM: stopped, not an error
+                lib.finish_job(job_id, "cancelled", message=f"Stopped: {summary.message()}")
+            else:
+                lib.finish_job(job_id, "failed", str(e) or repr(e))
         except Gen2ResError:
             pass
         raise

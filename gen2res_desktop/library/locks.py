@@ -1,9 +1,15 @@
-"""Telling a live job from one whose process died, without trusting process ids.
+"""OS locks in ``locks/``: telling a live job from a dead one, and who has the library open.
 
 Every Library instance that runs jobs holds an exclusive OS lock on its own file in
 ``locks/``. The kernel drops that lock when the process ends, however it ends (SIGKILL,
 power cut, reboot), so a job whose owner's lock can be taken belongs to a dead process.
 Process ids would be reused after a reboot; locks are not.
+
+Every open Library also holds a shared lock on ``locks/library.open`` for its whole life
+(:class:`OpenLock`); restoring a backup takes it exclusively, so it is refused while any
+process (the app, a command, an older window) has the library open, and no process opens
+the library while the database is being swapped. That file is never deleted: a process
+holding a lock on a deleted file would protect nothing.
 """
 
 from __future__ import annotations
@@ -11,8 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from pathlib import Path
 from typing import BinaryIO
+
+OPEN_LOCK_NAME = "library.open"  # not "*.lock": remove_stale() is for owner locks only
 
 if os.name == "nt":
     import msvcrt
@@ -30,6 +39,14 @@ if os.name == "nt":
         with contextlib.suppress(OSError):
             msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 
+    # msvcrt has no shared locks. Windows itself refuses to rename a database file another
+    # process has open, which restore_backup() reports as "the library is open".
+    def _lock_shared(f: BinaryIO) -> bool:
+        return True
+
+    def _lock_exclusive(f: BinaryIO) -> bool:
+        return True
+
 else:
     import fcntl
 
@@ -44,6 +61,16 @@ else:
 
     def _unlock(f: BinaryIO) -> None:
         fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def _lock_shared(f: BinaryIO) -> bool:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def _lock_exclusive(f: BinaryIO) -> bool:
+        return _lock(f)
 
 
 _OWNER_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -107,3 +134,55 @@ def remove_stale(folder: Path, keep: str) -> None:
         if owner != keep and not owner_alive(folder, owner):
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+class LockBusy(RuntimeError):
+    """The lock is held the other way (shared against exclusive) by another holder."""
+
+
+class OpenLock:
+    """The lock on ``locks/library.open``: shared while a Library is open, exclusive while a
+    backup is put in place. Use :meth:`shared` or :meth:`exclusive`."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._file: BinaryIO | None = f
+
+    @classmethod
+    def shared(cls, folder: Path, *, create: bool, wait_s: float) -> OpenLock | None:
+        """Hold the library open. ``create``: make the folder and file if missing (else None
+        when they are missing: a read-only look writes nothing). Waits up to ``wait_s`` for
+        a restore in progress; LockBusy after that."""
+        path = Path(folder) / OPEN_LOCK_NAME
+        if create:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            f = open(path, "a+b")
+        else:
+            try:
+                f = open(path, "rb")
+            except FileNotFoundError:
+                return None
+        deadline = time.monotonic() + wait_s
+        while not _lock_shared(f):
+            if time.monotonic() >= deadline:
+                f.close()
+                raise LockBusy(f"{path} is held by a restore")
+            time.sleep(0.05)
+        return cls(f)
+
+    @classmethod
+    def exclusive(cls, folder: Path) -> OpenLock | None:
+        """Hold the library alone; None while anything else holds it (open or restoring)."""
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        f = open(Path(folder) / OPEN_LOCK_NAME, "a+b")
+        if not _lock_exclusive(f):
+            f.close()
+            return None
+        return cls(f)
+
+    def release(self) -> None:
+        if self._file is None:
+            return
+        with contextlib.suppress(OSError):
+            _unlock(self._file)
+        self._file.close()
+        self._file = None

@@ -9,7 +9,8 @@ Layout of the library folder::
     masks/<sha256>.png         damage maps the user painted, one per photo
     adapters/subject-<id>.*    per-subject LoRA adapters (and their training checkpoints)
     backups/                   database copies taken before each migration
-    locks/                     one lock per running Library with jobs (see locks.py)
+    locks/                     one lock per running Library with jobs, and the lock
+                               every open Library shares (see locks.py)
     priors/                    installed priors (owned by core.priors)
 
 Paths stored in the database are relative to the folder and are checked to stay inside
@@ -26,6 +27,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import stat
 import threading
 import time
 import unicodedata
@@ -71,6 +73,14 @@ STALE_TEMP_SECONDS = 3600
 TEMP_PREFIXES = (".tmp-", ".import-", ".staging-")
 MAX_NAME_LENGTH = 100
 _BUSY_TIMEOUT_S = 30.0
+# How long an open waits for a backup being put in place (a copy of the database: seconds).
+OPEN_WAIT_S = 30.0
+# Group and others get nothing: the folder holds a family's photos (see _make_private).
+_PRIVATE = 0o700
+REPLACED_MESSAGE = (
+    "The library database was replaced while Gen2Res had it open (a backup was restored, "
+    "or the file was moved); nothing was written. Close Gen2Res and open it again."
+)
 # A face keeps its confirmed subject across re-detection when the boxes overlap this much.
 _SAME_FACE_IOU = 0.5
 
@@ -186,6 +196,26 @@ def _sqlite_error(e: sqlite3.Error, home: Path) -> Gen2ResError:
     return Gen2ResError(msg)
 
 
+def _make_private(home: Path) -> None:
+    """A new library is for its owner's account only: the folder is 0700, so the photos,
+    database, backups and logs inside need no mode of their own. A folder made before the
+    database (the app's log goes there first) is tightened too; one whose database exists
+    keeps whatever mode its owner gave it (a family may share it with a group on purpose)."""
+    if os.name == "nt":
+        return  # the user's profile folder is private already
+    st = os.stat(home)
+    if st.st_uid == os.getuid() and st.st_mode & 0o077:
+        os.chmod(home, stat.S_IMODE(st.st_mode) & _PRIVATE)
+
+
+def db_text(text: str | None) -> str | None:
+    """``text`` as SQLite can store it: a file name's undecodable bytes (surrogate escapes)
+    become readable \\xNN instead of stopping the write with a UnicodeEncodeError."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -247,6 +277,10 @@ class Library:
         self._owner_lock: locks.OwnerLock | None = None
         self._closed = False
         self._readonly = False
+        self._open_lock: locks.OpenLock | None = None
+        # (device, inode) of the database this Library opened: a write into anything else
+        # (a backup restored under it) is refused
+        self._db_id: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -263,6 +297,7 @@ class Library:
         if readonly and lib._current_schema():
             lib._readonly = True
             try:
+                lib._hold_open(create=False)
                 schema.refuse_newer(schema.user_version(lib._conn()), lib.db_path)
             except sqlite3.Error as e:
                 lib.close()
@@ -271,14 +306,18 @@ class Library:
                 lib.close()
                 raise
             return lib
+        new = not lib.db_path.exists()
         try:
+            lib.home.mkdir(mode=_PRIVATE, parents=True, exist_ok=True)
+            if new:
+                _make_private(lib.home)
             for folder in (
-                lib.home,
                 lib.photos_dir,
                 lib.thumbnails_dir,
                 lib.restorations_dir,
                 lib.masks_dir,
                 lib.adapters_dir,
+                lib.locks_dir,
             ):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -286,6 +325,7 @@ class Library:
                 f"Cannot create the library folder {lib.home} ({e.strerror or e})."
             ) from e
         try:
+            lib._hold_open(create=True)
             conn = lib._conn()
             before = schema.user_version(conn)
             schema.refuse_newer(before, lib.db_path)
@@ -293,6 +333,7 @@ class Library:
             upgraded = schema.migrate(conn, lib.db_path)
             if before > 0 and upgraded is None:  # an upgrade just made its own copy
                 lib._daily_backup(conn)
+            lib._db_id = lib._database_id()
             lib._recover()
         except sqlite3.Error as e:
             lib.close()
@@ -301,6 +342,30 @@ class Library:
             lib.close()
             raise
         return lib
+
+    def _hold_open(self, *, create: bool) -> None:
+        """Share the library's open lock for as long as this Library is open, so a backup is
+        never put in place under it (see locks.OpenLock)."""
+        try:
+            self._open_lock = locks.OpenLock.shared(
+                self.locks_dir, create=create, wait_s=OPEN_WAIT_S
+            )
+        except locks.LockBusy:
+            raise Gen2ResError(
+                f"A backup of the library in {self.home} is being restored right now; "
+                "try again in a moment."
+            ) from None
+        except OSError as e:
+            # A folder that cannot be written to: a look goes on without the lock, and a
+            # change fails on its own with what is wrong with the disk.
+            log.warning("no open lock in %s: %s", self.locks_dir, e)
+
+    def _database_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.db_path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
 
     def _refuse_lost_database(self) -> None:
         """A missing or empty database beside photos is a lost album, not a new library:
@@ -357,6 +422,9 @@ class Library:
         if self._owner_lock is not None:
             self._owner_lock.release()
             self._owner_lock = None
+        if self._open_lock is not None:
+            self._open_lock.release()
+            self._open_lock = None
 
     def __enter__(self) -> Library:
         return self
@@ -379,8 +447,9 @@ class Library:
                 self.db_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
         conn.row_factory = sqlite3.Row
-        # a damaged byte in a text column must not stop a listing (check reports it)
-        conn.text_factory = lambda b: b.decode("utf-8", "replace")
+        # A byte that is not UTF-8 (a damaged one, or a file name's bytes kept as they were)
+        # must not stop a listing; it reads as \xNN, which says what the byte was.
+        conn.text_factory = lambda b: b.decode("utf-8", "backslashreplace")
         conn.execute("PRAGMA foreign_keys = ON")
         # FULL: a committed import survives a power cut, not only a crash.
         conn.execute("PRAGMA synchronous = FULL")
@@ -420,6 +489,13 @@ class Library:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
                 raise _sqlite_error(e, self.home) from e
+            if self._db_id is not None and self._database_id() != self._db_id:
+                # The connection still writes to the file it opened, now a copy aside: what
+                # it wrote would be lost in "backups/library-replaced-...".
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                log.error("%s was replaced under this Library; write refused", self.db_path)
+                raise Gen2ResError(REPLACED_MESSAGE)
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -540,7 +616,7 @@ class Library:
             c.execute(
                 "UPDATE jobs SET progress = ?, total = COALESCE(?, total), message = COALESCE(?, message), "
                 "updated = ? WHERE id = ?",
-                [progress, total, message, now(), job_id],
+                [progress, total, db_text(message), now(), job_id],
             )
 
     def _set_pending(self, job_id: int, relative: str | None) -> None:
@@ -554,15 +630,16 @@ class Library:
     def finish_job(
         self, job_id: int, state: str, error: str | None = None, message: str | None = None
     ) -> None:
-        """End a job as done, failed or cancelled; ``message`` replaces its progress text."""
-        if state not in JOB_STATES or state in ("running", "interrupted"):
+        """End a job as done, failed, cancelled or interrupted (stopped by Ctrl+C or the
+        system, to be continued); ``message`` replaces its progress text."""
+        if state not in JOB_STATES or state == "running":
             raise ValueError(f"a job cannot finish as {state!r}")
         t = now()
         with self._write() as c:
             c.execute(
                 "UPDATE jobs SET state = ?, error = ?, message = COALESCE(?, message), "
                 "pending_file = NULL, finished = ?, updated = ? WHERE id = ?",
-                [state, error, message, t, t, job_id],
+                [state, db_text(error), db_text(message), t, t, job_id],
             )
 
     def get_job(self, job_id: int) -> Job:
@@ -578,12 +655,9 @@ class Library:
 
     def _job(self, r: sqlite3.Row) -> Job:
         state = r["state"]
-        if (
-            self._readonly
-            and state == "running"
-            and not locks.owner_alive(self.locks_dir, r["owner"])
-        ):
-            # a read-only look cannot mark it (a normal open does): show what it is
+        if state == "running" and not locks.owner_alive(self.locks_dir, r["owner"]):
+            # Its process died after this Library was opened, or this one only looks and
+            # cannot mark it (the next normal open does): show what it is.
             state = "interrupted"
         return Job(
             id=r["id"],
@@ -853,9 +927,7 @@ class Library:
         return [r["hash"] for r in rows]
 
     def _adapter_state(self, subject_id: int) -> str:
-        if self._row(
-            "SELECT 1 FROM adapters WHERE subject = ? AND status = 'training'", [subject_id]
-        ):
+        if self._training_alive(subject_id):
             return "training"
         row = self._row(
             "SELECT image_hashes FROM adapters WHERE subject = ? AND status = 'ready' ORDER BY id DESC LIMIT 1",
@@ -866,6 +938,20 @@ class Library:
         current = set(self._reference_hashes(subject_id))
         hashes = _from_json(row["image_hashes"], [], list, f"adapter of subject {subject_id}")
         return "ready" if set(map(str, hashes)) == current else "outdated"
+
+    def _training_alive(self, subject_id: int) -> bool:
+        """True while a training of the subject runs in a live process. A row still saying
+        "training" whose process was killed reads as stopped at once, before the next
+        normal open marks it (a look cannot)."""
+        rows = self._rows(
+            "SELECT j.owner FROM adapters a JOIN jobs j ON j.id = a.job "
+            "WHERE a.subject = ? AND a.status = 'training' AND j.state = 'running'",
+            [subject_id],
+        )
+        return any(locks.owner_alive(self.locks_dir, r["owner"]) for r in rows)
+
+    def training_alive(self, subject: Subject | str) -> bool:
+        return self._training_alive(self._subject_id(subject))
 
     def rename_subject(self, old: str, new: str) -> Subject:
         subject = self.get_subject(old)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
+from gen2res_desktop.core.paths import checkpoint_path
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.library.models import AdapterRecord, Subject
 from gen2res_desktop.library.store import Library
@@ -96,9 +100,12 @@ def train_subject(
 ) -> AdapterRecord:
     """Train (or resume training) the subject's adapter on its reference photos.
 
-    The adapter row is "training" while this runs, "ready" when done, and "cancelled",
-    "failed" or (after a crash, see Library.open) "interrupted" otherwise; the engine's
-    checkpoint beside the adapter file lets the next call resume. Raises Cancelled.
+    The adapter row is "training" while this runs, "ready" when done, "cancelled" when
+    cancelled, "interrupted" when stopped by Ctrl+C or SIGTERM (KeyboardInterrupt; or, after
+    a crash, see Library.open) and "failed" otherwise; the engine's checkpoint beside the
+    adapter file lets the next call resume. A stopped run's ``steps_done`` never counts a
+    step whose checkpoint was due but not written, so where it continues can be told from
+    it (:func:`stopped_training`). Raises Cancelled.
     """
     # The engine pulls in torch and diffusers; commands that only list photos should not.
     from gen2res_desktop.core import priors, training
@@ -140,19 +147,29 @@ def train_subject(
     steps_done = 0
     last_update = 0.0
     first: tuple[int, float] | None = None  # (step, time) of the first step of this run
+    every = max(1, options.checkpoint_every)
+    ckpt = checkpoint_path(path)
+    ckpt_then: tuple[int, int] | None = None  # the checkpoint file as the last step found it
 
     def report(p: Progress) -> None:
-        nonlocal steps_done, last_update, first
+        nonlocal steps_done, last_update, first, ckpt_then
+        if p.stage == "train":
+            steps_done = p.step
+            ckpt_then = _file_id(ckpt)
+            if first is None:
+                first = (p.step, time.monotonic())
+            # A database write per step would slow a GPU run; once a second is plenty. The
+            # adapter row follows too, so a killed run still says how far it got.
+            if time.monotonic() - last_update >= _JOB_UPDATE_SECONDS or p.step == p.total:
+                last_update = time.monotonic()
+                lib.update_job(job_id, p.step, p.total)
+                lib.set_adapter_status(record.id, "training", _kept_step(p.step, every, False))
         progress(p)
-        if p.stage != "train":
-            return
-        steps_done = p.step
-        if first is None:
-            first = (p.step, time.monotonic())
-        # A database write per step would slow a GPU run; once a second is plenty.
-        if time.monotonic() - last_update >= _JOB_UPDATE_SECONDS or p.step == p.total:
-            last_update = time.monotonic()
-            lib.update_job(job_id, p.step, p.total)
+
+    def kept() -> int:
+        """The step to record for a stopped run: the engine saves step N's checkpoint
+        right after reporting step N, so a stop in between keeps only the one before."""
+        return _kept_step(steps_done, every, _file_id(ckpt) != ckpt_then)
 
     try:
         from gen2res_desktop.core.devices import in_background, resolve_device
@@ -163,8 +180,16 @@ def train_subject(
                 prior, images, path, options, image_hashes=hashes, progress=report, cancel=cancel
             )
     except Cancelled:
-        lib.set_adapter_status(record.id, "cancelled", steps_done)
+        lib.set_adapter_status(record.id, "cancelled", kept())
         lib.finish_job(job_id, "cancelled")
+        raise
+    except KeyboardInterrupt:
+        # Ctrl+C, or SIGTERM (the command line turns it into this): stopped, not failed.
+        # Recording may fail too (a full disk); the next open marks the run interrupted.
+        step = kept()
+        with contextlib.suppress(Gen2ResError):
+            lib.set_adapter_status(record.id, "interrupted", step)
+            lib.finish_job(job_id, "interrupted", _stopped_text(step, options.steps, path, every))
         raise
     except BaseException as e:
         lib.set_adapter_status(record.id, "failed", steps_done)
@@ -199,11 +224,60 @@ def remember_unfinished(lib: Library, subjects: Sequence[str]) -> None:
     lib.set_setting(UNFINISHED_KEY, sorted(set(subjects)))
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` now (the engine writes each checkpoint as a new file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _kept_step(step: int, every: int, saved_since: bool) -> int:
+    """The step to record so that ``_resume_step`` names a checkpoint on disk: a multiple
+    of ``every`` counts only once its checkpoint was seen written after it was reported."""
+    return step if step % every or saved_since else max(0, step - 1)
+
+
+def _resume_step(steps_done: int, every: int, adapter_path: Path) -> int:
+    saved = every > 0 and checkpoint_path(adapter_path).is_file()
+    return steps_done - steps_done % every if saved else 0
+
+
+def _stopped_text(step: int, steps: int, adapter_path: Path, every: int) -> str:
+    where = _resume_step(step, every, adapter_path)
+    go_on = f"it continues from step {where}" if where else "it starts from the beginning"
+    return f"Stopped at step {step} of {steps}; {go_on} next time."
+
+
+def _unfinished(subject: str, latest: AdapterRecord) -> Unfinished:
+    every = int(latest.settings.get("checkpoint_every") or 0)
+    return Unfinished(
+        subject=subject,
+        steps_done=latest.steps_done,
+        steps=int(latest.settings.get("steps") or 0),
+        resumes_from=_resume_step(latest.steps_done, every, latest.path),
+        options=dict(latest.settings),
+    )
+
+
+def stopped_training(lib: Library, subject: Subject | str) -> Unfinished | None:
+    """The subject's latest training if it stopped before finishing (cancelled, stopped by
+    Ctrl+C or SIGTERM, or its process killed) and was not started again: where it stopped
+    and where it continues. Works on a read-only Library: a killed run reads as stopped at
+    once, before any open marks it."""
+    name = subject.name if isinstance(subject, Subject) else subject
+    latest = lib.latest_adapter(name)
+    if latest is None or latest.status not in ("interrupted", "cancelled", "training"):
+        return None
+    if latest.status == "training" and lib.training_alive(name):
+        return None
+    return _unfinished(latest.subject, latest)
+
+
 def unfinished_trainings(lib: Library) -> list[Unfinished]:
     """Trainings cut short by quitting or by a crash (its row says "interrupted") whose
     subject has no finished adapter since; the remembered list is cleared."""
-    from gen2res_desktop.core.paths import checkpoint_path
-
     remembered = lib.get_setting(UNFINISHED_KEY, [])
     names = {n for n in remembered if isinstance(n, str)} if isinstance(remembered, list) else set()
     lib.set_setting(UNFINISHED_KEY, [])
@@ -214,15 +288,5 @@ def unfinished_trainings(lib: Library) -> list[Unfinished]:
             continue
         if subject.name not in names and latest.status != "interrupted":
             continue
-        every = int(latest.settings.get("checkpoint_every") or 0)
-        saved = checkpoint_path(latest.path).is_file() and every > 0
-        found.append(
-            Unfinished(
-                subject=subject.name,
-                steps_done=latest.steps_done,
-                steps=int(latest.settings.get("steps") or 0),
-                resumes_from=latest.steps_done - latest.steps_done % every if saved else 0,
-                options=dict(latest.settings),
-            )
-        )
+        found.append(_unfinished(subject.name, latest))
     return found

@@ -101,6 +101,66 @@ def test_any_file_imported_repaired_or_mapped(capsys, user, name, suffix, data):
                 (case / made).unlink()
 
 
+# Names as a POSIX file system takes them: any bytes but "/" and NUL, so not UTF-8 at all,
+# or with line breaks, escapes and text-direction marks in them.
+odd_name_bytes = (
+    st.lists(
+        st.one_of(
+            st.binary(min_size=1, max_size=6),
+            st.sampled_from(
+                [
+                    b"\xff",
+                    b"\xe9",
+                    b"\x80\x80",
+                    b"\n",
+                    b"\r",
+                    b"\t",
+                    b"\x1b[2J",
+                    b"\x07",
+                    "\u202e".encode(),
+                    "\u2067".encode(),
+                    "\u2028".encode(),
+                    "é".encode(),
+                ]
+            ),
+            st.text(max_size=6).map(str.encode),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+    .map(b"".join)
+    .map(lambda b: b.replace(b"/", b"_").replace(b"\x00", b"_")[:200])
+)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows names are UTF-16, never raw bytes")
+@settings(SETTINGS, max_examples=int(os.environ.get("GEN2RES_PROPERTY_EXAMPLES", "6")))
+@given(raw=odd_name_bytes, suffix=st.sampled_from([b".png", b".jpg", b""]))
+def test_any_file_name_bytes_import_and_list_one_per_line(capsys, user, raw, suffix):
+    case = user / "case"
+    shutil.rmtree(case, ignore_errors=True)
+    case.mkdir()
+    path = case / os.fsdecode(b"x" + raw + suffix)  # "x": never hidden, never "." or ".."
+    try:
+        path.write_bytes(tiny_png())
+    except OSError:
+        return  # a name this file system cannot hold is not a file a user has
+    # the file by its name, and again as found in its folder (a duplicate then)
+    code, err = run(capsys, ["photos", "import", path, case])
+    assert code == 0 and "Traceback" not in err, err
+    try:
+        code = main(["photos", "list"])
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    assert code == 0 and "Traceback" not in err, err
+    # one photo (the same bytes each time), one line, nothing that moves the cursor
+    assert len(out.splitlines()) == 1 and out.endswith("\n"), out
+    assert not any(c in out for c in "\r\t\x1b\x07\u202e\u2067\u2028")
+    code, err = run(capsys, ["library", "jobs"])
+    assert code == 0 and "Traceback" not in err
+
+
 @SETTINGS
 @given(name=st.text(max_size=60), kind=st.sampled_from(["person", "cat", "dog", "fish", ""]))
 def test_any_subject_name(capsys, user, name, kind):

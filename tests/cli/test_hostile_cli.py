@@ -280,3 +280,45 @@ def stat_kind(path: Path) -> str:
 
     mode = os.lstat(path).st_mode
     return "fifo" if stat.S_ISFIFO(mode) else "dir" if stat.S_ISDIR(mode) else "other"
+
+
+# -- issue 24, items 5 and 11: names as the file system allows them, printed one per line ------
+
+ODD_NAMES = {
+    "new\nline.png": "new\\nline.png",
+    "carriage\rreturn.png": "carriage\\rreturn.png",
+    "tab\there.png": "tab\\there.png",
+    "evil\u202egnp.exe.png": "evil\\u202egnp.exe.png",
+    "isolate\u2067x\u2069.png": "isolate\\u2067x\\u2069.png",
+    "bell\x07\x1b[2J.png": "bell\\x07\\x1b[2J.png",
+}
+
+
+def test_listings_print_each_name_on_one_line_as_written(capsys, gen2res_home, tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for i, name in enumerate(ODD_NAMES):
+        Image.new("RGB", (16, 16), (i * 30, 90, 60)).save(folder / name)
+    (folder / "broken\n\u202e.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    if os.name != "nt":
+        Image.new("RGB", (16, 16), (1, 2, 3)).save(folder / os.fsdecode(b"bytes-\xe9\xff.png"))
+    code, out, err = run(capsys, "photos", "import", folder)
+    assert code == 1 and "Traceback" not in err
+    (skipped,) = [line for line in out.splitlines() if line.startswith("  skipped ")]
+    assert "broken\\n\\u202e.jpg" in skipped
+    code, out, err = run(capsys, "photos", "list")
+    assert code == 0 and "Traceback" not in err, err
+    lines = out.splitlines()
+    assert len(lines) == len(ODD_NAMES) + (os.name != "nt")
+    for shown in ODD_NAMES.values():
+        assert sum(shown in line for line in lines) == 1, (shown, out)
+    assert not any(c in out for c in "\r\t\u202e\u2067\x07\x1b")
+    if os.name != "nt":
+        assert sum("bytes-\\xe9\\xff.png" in line for line in lines) == 1
+    for argv in (["library", "jobs"], ["library", "check"], ["restorations", "list"]):
+        code, out, err = run(capsys, *argv)
+        assert "Traceback" not in err and not any(c in out for c in "\r\t\u202e\x1b"), argv
+        assert all(line.strip() for line in out.splitlines()), argv
+    code, out, _ = run(capsys, "photos", "list", "--json")
+    names = {p["original_name"] for p in json.loads(out)}
+    assert set(ODD_NAMES) <= names  # JSON keeps the text; its own escapes are for machines

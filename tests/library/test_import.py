@@ -182,6 +182,50 @@ def test_unicode_and_very_long_names(lib, tmp_path):
     assert lib.check().ok
 
 
+@pytest.mark.skipif(os.name == "nt", reason="Windows names are UTF-16, never raw bytes")
+def test_a_name_that_is_not_utf8_never_stops_the_import(lib, tmp_path):
+    folder = tmp_path / "shoebox"
+    folder.mkdir()
+    raw = [b"a first.png", b"oma-\xe9t\xe9 1987.png", b"\xff\xfe\x1b[31m.png", b"z last.png"]
+    for i, name in enumerate(raw):
+        small_photo(i).save(folder / os.fsdecode(name))
+
+    summary = lib.import_paths([folder])
+
+    assert not summary.skipped and len(summary.imported) == 4
+    # the summary keeps the very bytes, so the file can be found again
+    assert sorted(os.fsencode(f.path.name) for f in summary.imported) == sorted(raw)
+    assert lib.get_job(summary.job_id).state == "done"
+    names = sorted(p.original_name for p in lib.list_photos())
+    assert names == [
+        "\\xff\\xfe\x1b[31m.png",
+        "a first.png",
+        "oma-\\xe9t\\xe9 1987.png",
+        "z last.png",
+    ]
+    for photo in lib.list_photos():
+        photo.original_name.encode("utf-8")  # readable text, whatever the bytes were
+        photo.original_path.encode("utf-8")
+    # the database holds the original path byte for byte
+    stored = {bytes(r[0]) for r in lib._rows("SELECT CAST(original_path AS BLOB) FROM photos")}
+    assert os.fsencode(folder / os.fsdecode(raw[1])) in stored
+    assert lib.check().ok
+    again = lib.import_paths([folder])  # and a retry is four duplicates, not a failure
+    assert len(again.duplicates) == 4 and lib.get_job(again.job_id).state == "done"
+
+
+def test_an_import_stopped_by_ctrl_c_or_sigterm_reads_as_stopped(lib, tmp_path):
+    def ctrl_c(p):
+        if p.step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        lib.import_paths(write_photos(tmp_path / "in", 3), progress=ctrl_c)
+    (job,) = lib.list_jobs()
+    assert (job.state, job.error) == ("cancelled", None)
+    assert job.message == "Stopped: 2 imported, 0 already in the library, 0 skipped."
+
+
 def test_decompression_bomb_is_refused_with_the_limit(lib, tmp_path, monkeypatch):
     monkeypatch.setattr(images, "MAX_PIXELS", 1000)
     small_photo(1, 100).save(tmp_path / "huge.png")

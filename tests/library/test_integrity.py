@@ -13,7 +13,7 @@ from pathlib import Path
 from library_helpers import write_photos
 
 from gen2res_desktop.cli.main import main
-from gen2res_desktop.library import Library
+from gen2res_desktop.library import Library, locks
 from gen2res_desktop.library.store import STALE_TEMP_SECONDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +92,8 @@ def test_killed_mid_import_then_check_is_clean(gen2res_home, tmp_path):
         assert job.kind == "import" and job.state == "interrupted" and "stopped" in job.error
         assert 3 <= len(lib.list_photos()) < 30
         assert lib.temp_files() == []
-        assert list(lib.locks_dir.iterdir()) == []  # the dead process's lock file is gone
+        # the dead process's lock file is gone (the open lock's file always stays)
+        assert [p.name for p in lib.locks_dir.iterdir()] == [locks.OPEN_LOCK_NAME]
         # Importing again finishes the job: the kept photos are duplicates.
         summary = lib.import_paths([tmp_path / "in"])
         assert len(summary.imported) + len(summary.duplicates) == 30 and summary.skipped == []

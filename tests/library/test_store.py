@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 
@@ -36,6 +38,33 @@ def test_library_folder_that_cannot_be_made(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(Gen2ResError, match="Cannot create the library folder"):
         Library.open(blocker / "library")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+@pytest.mark.parametrize("made_before", [False, True], ids=["new", "logs-first"])
+def test_the_library_folder_is_for_its_owner_only(tmp_path, made_before):
+    home = tmp_path / "library"
+    old = os.umask(0o022)
+    try:
+        if made_before:  # the app writes its log into <library>/logs before it opens it
+            (home / "logs").mkdir(parents=True)
+        with Library.open(home) as lib:
+            lib.add_subject("Rose", "person")
+    finally:
+        os.umask(old)
+    # what is inside needs nothing: no other account can get past the folder
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_an_existing_library_folder_keeps_the_mode_its_owner_chose(tmp_path):
+    home = tmp_path / "library"
+    with Library.open(home):
+        pass
+    home.chmod(0o750)  # shared with the family's group on purpose
+    with Library.open(home):
+        pass
+    assert stat.S_IMODE(home.stat().st_mode) == 0o750
 
 
 def test_subjects(lib, tmp_path):

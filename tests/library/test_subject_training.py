@@ -7,16 +7,19 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from library_helpers import write_photos
 
+from gen2res_desktop.cli.main import main
 from gen2res_desktop.core.adapters import read_adapter_meta
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
-from gen2res_desktop.core.progress import CancelToken
+from gen2res_desktop.core.progress import CancelToken, Progress
 from gen2res_desktop.core.training import TrainOptions
 from gen2res_desktop.library import Library
+from gen2res_desktop.library import training as library_training
 from gen2res_desktop.library.training import subject_training_images, train_subject
 
 REPO = Path(__file__).resolve().parents[2]
@@ -162,3 +165,92 @@ def test_a_person_learns_from_aligned_face_crops(lib, tiny_registry, tmp_path, a
     lib.untag(ids[:1], "Eileen")
     with pytest.raises(Gen2ResError, match="has 4 usable face crops .*5 reference photos tagged"):
         train_subject(lib, "Eileen", OPTIONS, device="cpu")
+
+
+# -- a training stopped by Ctrl+C, SIGTERM or a kill (issue 24, item 13) ---------------------
+
+
+def _fake_engine(monkeypatch, stop) -> None:
+    """The engine without the torch work: each step reports its progress and then saves a
+    checkpoint (atomically, as the real one does); ``stop(step, "before"|"after")`` runs on
+    each side of that save."""
+    from gen2res_desktop.core import priors, training
+    from gen2res_desktop.core.atomic import atomic_write_bytes
+    from gen2res_desktop.core.paths import checkpoint_path
+
+    def train_adapter(prior, images, path, options, *, image_hashes, progress, cancel):
+        for step in range(1, options.steps + 1):
+            cancel.check()
+            progress(Progress("train", step, options.steps))
+            stop(step, "before")
+            if step % options.checkpoint_every == 0 and step < options.steps:
+                atomic_write_bytes(checkpoint_path(path), f"step {step}".encode())
+            stop(step, "after")
+        raise AssertionError("the training was not stopped")
+
+    monkeypatch.setattr(priors, "load_prior", lambda info, device: None)
+    monkeypatch.setattr(training, "train_adapter", train_adapter)
+
+
+@pytest.mark.parametrize(("moment", "resumes"), [("after", 2), ("before", 1)])
+def test_ctrl_c_reads_as_stopped_with_the_step_it_continues_from(
+    lib, rose, monkeypatch, moment, resumes
+):
+    def ctrl_c(step, when):
+        if (step, when) == (2, moment):
+            raise KeyboardInterrupt
+
+    _fake_engine(monkeypatch, ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        train_subject(lib, rose, OPTIONS, device="cpu")
+    run = lib.latest_adapter(rose)
+    job = lib.get_job(run.job_id)
+    assert run.status == "interrupted" and job.state == "interrupted"
+    assert "KeyboardInterrupt" not in f"{job.error} {job.message}"
+    assert f"continues from step {resumes}" in job.error
+    stopped = library_training.stopped_training(lib, "Rex")
+    assert (stopped.steps_done, stopped.steps, stopped.resumes_from) == (resumes, 3, resumes)
+    assert lib.get_subject("Rex").adapter_state != "training"
+
+
+def test_sigterm_during_train_reads_as_stopped_at_once(capsys, lib, rose, monkeypatch):
+    lib.close()
+
+    def sigterm(step, when):
+        if (step, when) == (2, "after"):
+            # what the interpreter does when SIGTERM arrives, without a real signal: in a
+            # process full of torch and Qt threads a real one crashed the test run
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+            time.sleep(10)  # never reached: the handler raises
+
+    def not_handled(signum, frame):
+        raise RuntimeError("SIGTERM reached the test: gen2res did not handle it")
+
+    _fake_engine(monkeypatch, sigterm)
+    previous = signal.signal(signal.SIGTERM, not_handled)
+    try:
+        code = main(["train", "--subject", "Rex", "--steps", "3", "--checkpoint-every", "1"])
+        code = (code, *[main(argv) for argv in (["subjects", "list"], ["library", "jobs"])])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out, err = capsys.readouterr()
+    assert code == (143, 0, 0) and "Traceback" not in err, err
+    assert "adapter training" not in out and "KeyboardInterrupt" not in out
+    assert "adapter stopped at step 2 of 3 (continues from step 2)" in out
+    (job,) = [line for line in out.splitlines() if " train " in line]
+    assert " interrupted " in job and "continues from step 2 next time" in job
+
+
+def test_a_killed_training_reads_as_stopped_before_anything_is_written(capsys, lib, rose):
+    job = lib.start_job("train", total=3)
+    settings = {"steps": 3, "checkpoint_every": 1}
+    path = lib.adapter_path_for(rose)
+    lib.record_adapter(rose, path, "f" * 64, settings, 0, "training", [], job_id=job)
+    lib._owner_lock.release()  # the process dies, and its lock with it
+    lib._owner_lock = None
+    with Library.open(readonly=True) as view:  # a look writes nothing, so nothing is marked
+        assert view.get_subject("Rex").adapter_state == "none"
+        assert library_training.stopped_training(view, "Rex").resumes_from == 0
+    assert main(["subjects", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "adapter stopped at step 0 of 3 (starts from the beginning)" in out
