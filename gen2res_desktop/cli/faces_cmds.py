@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen2res_desktop.cli.output import print_json
+from gen2res_desktop.cli import names_cmds
+from gen2res_desktop.cli.output import print_json, shown
 from gen2res_desktop.cli.repair_cmds import is_library_id
 from gen2res_desktop.core.faces import (
     DEFAULT_MAX_SIDE,
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"detect on a copy at most this long (default {DEFAULT_MAX_SIDE}); raise it for small faces in big scans",
     )
     p.set_defaults(func=cmd_faces_detect)
+    names_cmds.register_faces(fsub)  # names: who the photo's files say is there
 
 
 def _max_side(text: str) -> int:
@@ -130,7 +132,7 @@ def _face_json(r: FaceReport) -> dict:
 
 def _print_text(source: str, size: tuple[int, int], reports: Sequence[FaceReport]) -> None:
     n = len(reports)
-    print(f"{source} ({size[0]} x {size[1]}): {n} face{'' if n == 1 else 's'}")
+    print(f"{shown(source)} ({size[0]} x {size[1]}): {n} face{'' if n == 1 else 's'}")
     if not reports:
         print(
             "  No face found. For a pet, or a face the detector misses, restore with --crop X,Y,SIZE."
@@ -146,10 +148,11 @@ def _print_text(source: str, size: tuple[int, int], reports: Sequence[FaceReport
             )
         )
         if r.confirmed_subject:
-            print(f"    subject: {r.confirmed_subject} (confirmed)")
+            print(f"    subject: {shown(r.confirmed_subject)} (confirmed)")
         elif r.suggested_subject:
             print(
-                f"    suggested subject: {r.suggested_subject} (distance {r.suggested_distance:.2f})"
+                f"    suggested subject: {shown(r.suggested_subject)} "
+                f"(distance {r.suggested_distance:.2f})"
             )
         if r.problem:
             print(f"    not restorable: {r.problem}.")

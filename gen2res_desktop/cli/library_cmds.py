@@ -1,4 +1,8 @@
-"""Library commands: library, subjects, photos, tag, untag, restorations, export."""
+"""Library commands: library, subjects, photos, tag, untag, restorations, export.
+
+Names in text output (photos' file names, subjects, paths, messages holding them) go
+through :func:`output.shown`: one entry per line, whatever characters the name holds.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from gen2res_desktop.cli.output import TerminalProgress, print_json
+from gen2res_desktop.cli import names_cmds
+from gen2res_desktop.cli.output import TerminalProgress, print_json, shown
 from gen2res_desktop.core.paths import library_home
 from gen2res_desktop.core.progress import CancelToken
 from gen2res_desktop.library.models import ROLES, SUBJECT_KINDS, ImportSummary
@@ -59,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = ssub.add_parser("remove", help="delete a subject (its photos stay in the library)")
     p.add_argument("name")
     p.set_defaults(func=cmd_subjects_remove)
+    names_cmds.register_subjects(ssub)  # from-names: people other photo managers named
 
     photos = sub.add_parser("photos", help="import and list photos")
     psub = photos.add_subparsers(dest="photos_command", metavar="ACTION", required=True)
@@ -103,6 +109,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--side-by-side", action="store_true", help="before and after next to each other"
     )
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument(
+        "--xmp",
+        choices=("embed", "sidecar", "both", "off"),
+        default="embed",
+        help="people's names, a description and the date taken: in the file (default), "
+        "in a FILE.xmp sidecar beside it, both, or off",
+    )
     p.set_defaults(func=cmd_export)
 
 
@@ -136,7 +149,7 @@ def cmd_library_check(args: argparse.Namespace) -> int:
             if items:
                 print(f"{title}:")
                 for item in items:
-                    print(f"  {item}")
+                    print(f"  {shown(item)}")
         if report.ok:
             print(f"Library OK: {report.photos_checked} photos checked.")
     if not report.ok:
@@ -153,7 +166,10 @@ def cmd_library_jobs(args: argparse.Namespace) -> int:
         return 0
     for j in jobs:
         note = j.error or j.message
-        print(f"{j.id:>5}  {j.kind:<8} {j.state:<12} {j.progress}/{j.total}  {j.started}  {note}")
+        print(
+            f"{j.id:>5}  {shown(j.kind):<8} {j.state:<12} {j.progress}/{j.total}  {j.started}  "
+            f"{shown(note)}"
+        )
     return 0
 
 
@@ -178,7 +194,7 @@ def cmd_library_backups(args: argparse.Namespace) -> int:
     if not found:
         print("No backups yet: one is made each day the library is opened, and before upgrades.")
     for b in found:
-        print(f"{b.describe()}  {b.size / 1024:.0f} KB")
+        print(f"{shown(b.describe())}  {b.size / 1024:.0f} KB")
     return 0
 
 
@@ -187,8 +203,8 @@ def cmd_library_restore_backup(args: argparse.Namespace) -> int:
 
     chosen = restore_backup(library_home(), args.name)
     print(
-        f"Restored the library database from {chosen.describe()}; the database it replaced "
-        "(if any) is kept in the backups folder."
+        f"Restored the library database from {shown(chosen.describe())}; the database it "
+        "replaced (if any) is kept in the backups folder."
     )
     return 0
 
@@ -196,30 +212,63 @@ def cmd_library_restore_backup(args: argparse.Namespace) -> int:
 def cmd_subjects_add(args: argparse.Namespace) -> int:
     with Library.open() as lib:
         s = lib.add_subject(args.name, args.kind, args.prior)
-    print(f"Added {s.kind} '{s.name}' (prior '{s.prior}').")
+    print(f"Added {s.kind} '{shown(s.name)}' (prior '{shown(s.prior)}').")
     return 0
 
 
 def cmd_subjects_list(args: argparse.Namespace) -> int:
+    from gen2res_desktop.library.training import stopped_training
+
     with Library.open(readonly=True) as lib:
         subjects = lib.list_subjects()
+        stopped = {s.name: stopped_training(lib, s) for s in subjects}
     if args.json:
-        print_json(subjects)
+        print_json(
+            [
+                {
+                    **asdict(s),
+                    "training_stopped": None
+                    if stopped[s.name] is None
+                    else {
+                        "steps_done": stopped[s.name].steps_done,
+                        "steps": stopped[s.name].steps,
+                        "resumes_from": stopped[s.name].resumes_from,
+                    },
+                }
+                for s in subjects
+            ]
+        )
         return 0
     if not subjects:
         print("No subjects yet; add one with 'gen2res subjects add NAME --kind person|cat|dog'.")
     for s in subjects:
         print(
-            f"{s.name}  ({s.kind}, prior {s.prior}): {s.reference_count} reference, "
-            f"{s.restore_count} to restore, adapter {s.adapter_state}"
+            f"{shown(s.name)}  ({s.kind}, prior {shown(s.prior)}): {s.reference_count} "
+            f"reference, {s.restore_count} to restore, adapter "
+            f"{_adapter_words(s.adapter_state, stopped[s.name])}"
         )
     return 0
+
+
+def _adapter_words(state: str, stopped) -> str:
+    """The adapter's state, and a training that stopped with where it continues from."""
+    if stopped is None:
+        return state
+    total = f" of {stopped.steps}" if stopped.steps else ""
+    where = (
+        f"continues from step {stopped.resumes_from}"
+        if stopped.resumes_from
+        else "starts from the beginning"
+    )
+    words = f"stopped at step {stopped.steps_done}{total} ({where})"
+    # an adapter that is still usable comes first; the newer, stopped run after it
+    return words if state == "none" else f"{state}; a newer training {words}"
 
 
 def cmd_subjects_rename(args: argparse.Namespace) -> int:
     with Library.open() as lib:
         s = lib.rename_subject(args.old, args.new)
-    print(f"Renamed '{args.old}' to '{s.name}'.")
+    print(f"Renamed '{shown(args.old)}' to '{shown(s.name)}'.")
     return 0
 
 
@@ -228,7 +277,8 @@ def cmd_subjects_remove(args: argparse.Namespace) -> int:
         s = lib.get_subject(args.name)
         lib.remove_subject(s.name)
     print(
-        f"Removed '{s.name}'; its {s.reference_count + s.restore_count} photos stay in the library."
+        f"Removed '{shown(s.name)}'; its {s.reference_count + s.restore_count} photos stay in "
+        "the library."
     )
     return 0
 
@@ -248,9 +298,9 @@ def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
 
 def _print_summary(summary: ImportSummary) -> None:
     for f in summary.skipped:
-        print(f"  skipped  {f.path}: {f.reason}")
+        print(f"  skipped  {shown(f.path)}: {shown(f.reason)}")
     for f in summary.ignored:
-        print(f"  ignored  {f.path}: {f.reason}")
+        print(f"  ignored  {shown(f.path)}: {shown(f.reason)}")
     print(summary.message()[0].upper() + summary.message()[1:])
 
 
@@ -286,10 +336,10 @@ def cmd_photos_list(args: argparse.Namespace) -> int:
         print_json([{**asdict(p), "subjects": links[p.id]} for p in photos])
         return 0
     for p in photos:
-        tags = ", ".join(f"{link.subject} ({link.role})" for link in links[p.id])
-        taken = f"  taken {p.taken}" if p.taken else ""
+        tags = ", ".join(f"{shown(link.subject)} ({link.role})" for link in links[p.id])
+        taken = f"  taken {shown(p.taken)}" if p.taken else ""
         print(
-            f"{p.id:>5}  {p.original_name}  {p.width}x{p.height} {p.format}{taken}"
+            f"{p.id:>5}  {shown(p.original_name)}  {p.width}x{p.height} {shown(p.format)}{taken}"
             + (f"  [{tags}]" if tags else "")
         )
     return 0
@@ -299,7 +349,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
     with Library.open() as lib:
         lib.tag(args.photo_ids, args.subject, args.role)
         name = lib.get_subject(args.subject).name
-    print(f"Tagged {len(set(args.photo_ids))} photo(s) to '{name}' as {args.role}.")
+    print(f"Tagged {len(set(args.photo_ids))} photo(s) to '{shown(name)}' as {args.role}.")
     return 0
 
 
@@ -307,7 +357,7 @@ def cmd_untag(args: argparse.Namespace) -> int:
     with Library.open() as lib:
         lib.untag(args.photo_ids, args.subject)
         name = lib.get_subject(args.subject).name
-    print(f"Removed {len(set(args.photo_ids))} photo(s) from '{name}'.")
+    print(f"Removed {len(set(args.photo_ids))} photo(s) from '{shown(name)}'.")
     return 0
 
 
@@ -327,8 +377,8 @@ def cmd_restorations_list(args: argparse.Namespace) -> int:
             if f.identity is not None and f.identity_before is not None
         )
         print(
-            f"{r.id:>5}  photo {r.photo_id}  {r.subject or '-'}  seed {r.seed}  {kept}  "
-            f"{r.created}{likeness}  {r.path}"
+            f"{r.id:>5}  photo {r.photo_id}  {shown(r.subject or '-')}  seed {r.seed}  {kept}  "
+            f"{r.created}{shown(likeness)}  {shown(r.path)}"
         )
     return 0
 
@@ -343,6 +393,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             args.out,
             side_by_side=args.side_by_side,
             overwrite=args.overwrite,
+            xmp=args.xmp,
         )
-    print(f"Exported to {out}.")
+    print(f"Exported to {shown(out)}.")
     return 0

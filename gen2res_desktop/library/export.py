@@ -9,6 +9,7 @@ from PIL import Image
 from gen2res_desktop.core.atomic import atomic_path, refuse_existing
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import load_rgb
+from gen2res_desktop.library.export_xmp import XmpExport
 from gen2res_desktop.library.store import Library
 
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
@@ -83,8 +84,13 @@ def export_restoration(
     *,
     side_by_side: bool = False,
     overwrite: bool = False,
+    xmp: str = "embed",
 ) -> Path:
-    """Write a restoration to ``out`` (.jpg/.jpeg/.png); refuses to replace a file unless asked."""
+    """Write a restoration to ``out`` (.jpg/.jpeg/.png); refuses to replace a file unless asked.
+
+    ``xmp``: where the people, the description and the original's date go (``embed``,
+    ``sidecar`` as ``out.xmp``, ``both`` or ``off``; see :mod:`library.export_xmp`).
+    """
     out = Path(out)
     fmt = _FORMATS.get(out.suffix.lower())
     if fmt is None:
@@ -92,6 +98,7 @@ def export_restoration(
     if out.is_dir():
         raise Gen2ResError(f"{out} is a folder; give a file name ending in .jpg or .png.")
     refuse_existing(out, overwrite=overwrite)
+    xmp_out = XmpExport(out, xmp, overwrite=overwrite)
     restoration = lib.get_restoration(restoration_id)
     photo = lib.get_photo(restoration.photo_id)
     if not restoration.path.is_file():
@@ -120,6 +127,7 @@ def export_restoration(
         options["icc_profile"] = icc
     if fmt == "JPEG":
         options.update(quality=95, subsampling=0)
+    options.update(xmp_out.options(lib, restoration, photo, fmt, image.size, side_by_side))
     try:
         # The existence check above stands in for atomic_path(overwrite=False), whose
         # hard link is not supported by FAT-formatted memory cards and USB sticks.
@@ -127,4 +135,5 @@ def export_restoration(
             image.save(tmp, fmt, **options)
     except OSError as e:
         raise Gen2ResError(f"Cannot write {out} ({e.strerror or e}).") from e
+    xmp_out.finish(photo.taken)  # the sidecar, and the date taken as the file's date
     return out

@@ -12,6 +12,7 @@ from PIL import Image
 
 from gen2res_desktop.core.faces import DEFAULT_MAX_SIDE, detect_faces, suggest_subject
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from gen2res_desktop.library import named_faces
 from gen2res_desktop.library.models import Face, FaceData
 from gen2res_desktop.library.store import Library
 
@@ -46,6 +47,8 @@ def detect_library_photo(
     photo = lib.get_photo(photo_id)
     image = lib.load_photo_rgb(photo)
     faces = detect_faces(image, detector=detector, with_descriptors=True, max_side=max_side)
+    # faces other photo managers named that the detector missed (issue 25)
+    faces += named_faces.missed_faces(lib, photo.id, image, faces)
     stored = lib.replace_faces(
         photo.id,
         [
@@ -57,6 +60,7 @@ def detect_library_photo(
     for face, record in zip(faces, stored, strict=True):
         hit = suggest_subject(face.descriptor, refs)
         lib.set_face_suggestion(record.id, hit[0] if hit else None, hit[1] if hit else None)
+    named_faces.name_faces(lib, photo.id)  # a face the files name after a subject is theirs
     return photo, image, faces, lib.list_faces(photo_id=photo.id)
 
 

@@ -244,6 +244,9 @@ class ImportSummary:
     # Files in the folders that are not photos (documents, sidecars); not failures.
     ignored: list[SkippedFile] = field(default_factory=list)
     cancelled: bool = False
+    # Names other photo managers wrote into the files: named faces per source, and
+    # "keywords" for people keywords (library/named_faces.py).
+    names_found: dict[str, int] = field(default_factory=dict)
 
     @property
     def photo_ids(self) -> list[int]:
@@ -258,6 +261,10 @@ class ImportSummary:
         )
         if self.ignored:
             text += f", {len(self.ignored)} other files ignored"
+        if any(self.names_found.values()):
+            from gen2res_desktop.core.metadata.regions import found_text
+
+            text += f"; named in the files: {found_text(self.names_found)}"
         if self.cancelled:
             text += (
                 f". Cancelled after {done} of {self.total} files; "

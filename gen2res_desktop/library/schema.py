@@ -129,7 +129,29 @@ CREATE TABLE settings (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# Names other photo managers wrote into the photo files (XMP regions, people keywords,
+# Picasa's ini), read on import: one row per named face, x/y/w/h NULL for a keyword name;
+# ``applied`` once the name was given to a face, so a face the user then said is someone
+# else is not named again at the next detection (library/named_faces.py).
+_V5 = """
+CREATE TABLE named_regions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    photo INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    app TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'face',
+    x INTEGER,
+    y INTEGER,
+    w INTEGER,
+    h INTEGER,
+    applied INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX named_regions_photo ON named_regions(photo);
+CREATE INDEX named_regions_name ON named_regions(name COLLATE NOCASE);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
