@@ -233,9 +233,9 @@ def cmd_album(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from gen2res_desktop.core.diffusion import AlbumSettings, RestoreSettings
+    # torch-free settings: `restore --faces off` must not load the engine (peft, diffusers)
     from gen2res_desktop.core.pipeline import SingleOptions
-    from gen2res_desktop.core.training import TrainOptions
+    from gen2res_desktop.core.sampling import AlbumSettings, RestoreSettings
 
     for option, path in (("--out", args.out), ("--mask-out", args.mask_out)):
         if path is None:
@@ -246,6 +246,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     settings = RestoreSettings(strength=args.strength, steps=args.steps, seed=args.seed)
     single = None
     if args.single:
+        from gen2res_desktop.core.training import TrainOptions
+
         single = SingleOptions(
             album=AlbumSettings(
                 count=args.album_count, strength=args.album_strength, seed=args.seed

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gen2res_desktop.cli.output import TerminalProgress, print_json, save_image
 from gen2res_desktop.cli.repair_cmds import is_library_id, read_mask, repair_settings
-from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.pipeline import SingleOptions
 from gen2res_desktop.library.models import SAME_PERSON_SIMILARITY, FaceScores
+
+if TYPE_CHECKING:
+    # the engine loads only when a face is regenerated: `--faces off` never needs it
+    from gen2res_desktop.core.pipeline import SingleOptions
+    from gen2res_desktop.core.sampling import RestoreSettings
 
 
 def parse_crop(text: str | None) -> tuple[int, int, int] | None:

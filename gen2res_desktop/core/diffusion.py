@@ -11,8 +11,6 @@ DDPM respacing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from PIL import Image
 
@@ -22,24 +20,7 @@ from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import pil_to_tensor, tensor_to_pil
 from gen2res_desktop.core.priors import LoadedPrior
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
-
-
-@dataclass(frozen=True)
-class RestoreSettings:
-    strength: int = defaults.STRENGTH
-    steps: int | None = defaults.RESTORE_STEPS  # None: all K ancestral steps
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class AlbumSettings:
-    count: int = defaults.ALBUM_COUNT
-    strength: int = defaults.ALBUM_STRENGTH
-    guidance_every: int = defaults.GUIDANCE_EVERY
-    guidance_scale: float = defaults.GUIDANCE_SCALE
-    batch_size: int | None = None  # None: the device's (ALBUM_BATCH, ALBUM_BATCH_CPU)
-    seed: int = 0
-    steps: int | None = defaults.ALBUM_STEPS  # None: all ``strength`` ancestral steps
+from gen2res_desktop.core.sampling import AlbumSettings, RestoreSettings
 
 
 class Schedule:

@@ -1,15 +1,17 @@
 """How long a job takes on this machine, from step times measured on it.
 
-Two numbers carry every estimate: one denoising step (a UNet forward pass, batch 1, at the
-prior's resolution) and one training step (forward and backward at the training batch).
-:func:`measure_step_times` times both on the loaded prior (about two minutes on a 2-core
-CPU at 256 px); a finished training replaces the guess with what it really took (see
-``library.speed``).
+Two numbers carry every estimate before a job starts: one denoising step (a UNet forward
+pass, batch 1, at the prior's resolution) and one training step (forward and backward at
+the training batch). :func:`measure_step_times` times both on the loaded prior (about two
+minutes on a 2-core CPU at 256 px); a finished training replaces the guess with what it
+really took (see ``library.speed``). Once a job runs, its own steps speak: a
+:class:`PlanClock` rescales what is left of its plan by the pace the job measures.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gen2res_desktop.core import defaults
@@ -113,6 +115,57 @@ def train_seconds(times: StepTimes, steps: int) -> float:
     return times.train_s * max(0, steps)
 
 
+# The progress stages of the whole-photo repair (core.photo.repair): one block of the plan,
+# timed by the megapixel rule above rather than by the prior's steps.
+REPAIR_STAGES = frozenset({"damage", "inpaint", "denoise", "upscale", "colour"})
+
+
+@dataclass(frozen=True)
+class StageEstimate:
+    """One part of a job as planned: the progress stages that report it, and how long it
+    should take on this machine. ``paced``: its steps run the prior, so the pace this very
+    job measures in any paced part rescales it."""
+
+    stages: frozenset[str]
+    seconds: float
+    paced: bool = True
+
+
+def restore_plan(
+    times: StepTimes,
+    *,
+    faces: int = 1,
+    steps: int | None = defaults.RESTORE_STEPS,
+    strength: int = 200,
+    megapixels: float = 1.0,
+    single_photo: bool = False,
+    batch: int = 1,
+) -> tuple[StageEstimate, ...]:
+    """One photo, in the order a restore reports it: the repair, then each face's
+    denoising in batches of ``batch`` (in single-photo mode each face's generative album
+    and adapter come first, and each face restores alone); ``faces`` 0 repairs only."""
+    plan = [StageEstimate(REPAIR_STAGES, REPAIR_SECONDS_PER_MEGAPIXEL * megapixels, False)]
+    per_face = (steps or strength) * times.denoise_s
+    faces = max(0, faces)
+    if single_photo:
+        album_steps = defaults.ALBUM_STEPS or defaults.ALBUM_STRENGTH
+        for _ in range(faces):
+            plan.append(
+                StageEstimate(
+                    frozenset({"album"}), defaults.ALBUM_COUNT * album_steps * times.denoise_s
+                )
+            )
+            plan.append(
+                StageEstimate(frozenset({"train"}), defaults.SINGLE_TRAIN_STEPS * times.train_s)
+            )
+            plan.append(StageEstimate(frozenset({"restore"}), per_face))
+    else:
+        size = max(1, batch)
+        for first in range(0, faces, size):
+            plan.append(StageEstimate(frozenset({"restore"}), per_face * min(size, faces - first)))
+    return tuple(plan)
+
+
 def restore_seconds(
     times: StepTimes,
     *,
@@ -124,12 +177,82 @@ def restore_seconds(
 ) -> float:
     """One photo: the repair, then each of ``faces`` faces' denoising (and, in single-photo
     mode, its generative album and adapter first); ``faces`` 0 repairs only."""
-    per_face = (steps or strength) * times.denoise_s
-    if single_photo:
-        album_steps = defaults.ALBUM_STEPS or defaults.ALBUM_STRENGTH
-        per_face += defaults.ALBUM_COUNT * album_steps * times.denoise_s
-        per_face += defaults.SINGLE_TRAIN_STEPS * times.train_s
-    return REPAIR_SECONDS_PER_MEGAPIXEL * megapixels + max(0, faces) * per_face
+    plan = restore_plan(
+        times,
+        faces=faces,
+        steps=steps,
+        strength=strength,
+        megapixels=megapixels,
+        single_photo=single_photo,
+    )
+    return sum(part.seconds for part in plan)
+
+
+class PlanClock:
+    """Where a running job is in its plan, and what the job's own pace says of the rest.
+
+    Fed every progress report (:meth:`note`) and, once the job has measured the pace of a
+    paced part over a few steps, that pace (:meth:`learn_pace`): from then on every paced
+    part still to come is rescaled by measured / planned, so an estimate made from a
+    one-off speed check gives way to what this job shows. Times are the job's active
+    seconds (paused time left out), from any origin.
+    """
+
+    def __init__(self, plan: Sequence[StageEstimate]) -> None:
+        self.plan = tuple(plan)
+        self.index = -1  # the part under way; -1 before the first
+        self.factor = 1.0  # measured / planned time of a paced step
+        self._entered: float | None = None
+        self._seen: dict[str, tuple[int, int]] = {}  # each stage's last (step, total)
+
+    def note(self, stage: str, step: int, total: int, now: float) -> None:
+        """A report: a stage of a later part, or its own stage starting over (the next
+        face's batch), moves on to that part; stages of no part (loading, preparing an
+        engine, pasting faces) leave the part as it is."""
+        last, self._seen[stage] = self._seen.get(stage), (step, total)
+        current = self.plan[self.index] if self.index >= 0 else None
+        # other stages may come between (a face pasted between two batches)
+        again = last is not None and (step < last[0] or total != last[1])
+        if current is not None and stage in current.stages and not again:
+            return
+        for j in range(self.index + 1, len(self.plan)):
+            if stage in self.plan[j].stages:
+                self.index, self._entered = j, now
+                return
+
+    def learn_pace(self, stage: str, step_seconds: float, total: int) -> None:
+        """This job's measured time per step of ``stage`` (``total`` steps) rescales the
+        paced parts, when that stage is the paced part under way (the pace of a stage of
+        no part, such as pasting faces, says nothing of the prior's steps)."""
+        if self.index < 0 or total <= 0 or step_seconds <= 0:
+            return
+        part = self.plan[self.index]
+        planned = part.seconds / total
+        if part.paced and stage in part.stages and planned > 0:
+            self.factor = step_seconds / planned
+
+    def _seconds(self, part: StageEstimate) -> float:
+        return part.seconds * (self.factor if part.paced else 1.0)
+
+    def seconds_left(
+        self, stage: str, step: int, total: int, measured: float | None, now: float
+    ) -> float:
+        """Time left in the whole job: the part under way (``measured``, its time left at
+        the pace measured in it, when there is one; else the plan's, counted down as steps
+        or seconds go by), then the parts after it."""
+        rest = sum(self._seconds(p) for p in self.plan[self.index + 1 :])
+        if self.index < 0:
+            return rest
+        part = self.plan[self.index]
+        mine = stage in part.stages
+        if mine and measured is not None:
+            here = measured
+        elif mine and part.paced and total > 0:
+            here = self._seconds(part) * (1 - min(step, total) / total)
+        else:
+            since = 0.0 if self._entered is None else now - self._entered
+            here = self._seconds(part) - since
+        return max(here, 0.0) + rest
 
 
 def describe_duration(seconds: float) -> str:

@@ -1,27 +1,35 @@
-"""Restoring one crop of a subject: with a trained adapter, or in single-photo mode."""
+"""Restoring one crop of a subject: with a trained adapter, or in single-photo mode.
+
+torch, peft and the diffusion engine are imported inside the functions that run them:
+:class:`SingleOptions` and :func:`face_batch` are read by code that may never restore a
+face (a repair-only restore), which must not pay seconds and a gigabyte for them.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from gen2res_desktop.core import defaults
-from gen2res_desktop.core.adapters import with_adapter
-from gen2res_desktop.core.diffusion import (
-    AlbumSettings,
-    RestoreSettings,
-    generate_album,
-    restore_images,
-)
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.priors import LoadedPrior
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress, stage_progress
-from gen2res_desktop.core.runtimes import FastCpu, accelerate, merge_adapter
-from gen2res_desktop.core.training import TrainOptions, train_adapter
+from gen2res_desktop.core.sampling import AlbumSettings, RestoreSettings
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+    from gen2res_desktop.core.priors import LoadedPrior
+    from gen2res_desktop.core.runtimes import FastCpu
+    from gen2res_desktop.core.training import TrainOptions
+
+
+def _single_train_options() -> TrainOptions:
+    from gen2res_desktop.core.training import TrainOptions
+
+    return TrainOptions(steps=defaults.SINGLE_TRAIN_STEPS)
 
 
 @dataclass(frozen=True)
@@ -29,9 +37,7 @@ class SingleOptions:
     """Single-photo mode: a generative album, an adapter trained on it, then restore."""
 
     album: AlbumSettings = field(default_factory=AlbumSettings)
-    train: TrainOptions = field(
-        default_factory=lambda: TrainOptions(steps=defaults.SINGLE_TRAIN_STEPS)
-    )
+    train: TrainOptions = field(default_factory=_single_train_options)
     keep_dir: Path | None = None  # keep album and adapter here (else a temp folder)
 
 
@@ -59,6 +65,10 @@ def restore_crops(
     ``batch_size`` (the device's default if None). With ``single`` an adapter is first
     learned from a generative album of each crop; with neither the prior runs alone.
     """
+    from gen2res_desktop.core.adapters import with_adapter
+    from gen2res_desktop.core.diffusion import restore_images
+    from gen2res_desktop.core.runtimes import accelerate
+
     cancel = cancel or CancelToken()
     if adapter is not None and single is not None:
         raise Gen2ResError("Use either an adapter or single-photo mode, not both.")
@@ -112,6 +122,11 @@ def _single_photo_model(
     progress: ProgressCallback,
     cancel: CancelToken,
 ) -> LoadedPrior:
+    from gen2res_desktop.core.adapters import with_adapter
+    from gen2res_desktop.core.diffusion import generate_album
+    from gen2res_desktop.core.runtimes import accelerate, merge_adapter
+    from gen2res_desktop.core.training import train_adapter
+
     # The album's unguided steps may use the faster engine (the bare prior's conversion is
     # cached); the one-off adapter is only merged: converting it would cost more than the
     # one face it restores saves.

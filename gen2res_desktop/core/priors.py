@@ -34,18 +34,22 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
+from gen2res_desktop.core import model_file_checks as checks
 from gen2res_desktop.core.atomic import atomic_write_text
 from gen2res_desktop.core.defaults import PRIOR_KINDS
-from gen2res_desktop.core.devices import in_layout, resolve_device
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.paths import priors_dir
+
+if TYPE_CHECKING:
+    # torch loads where a prior is built or loaded: the app and commands that only list
+    # or check priors stay light
+    import torch
 
 SUBJECT_PRIOR = {"person": "face", "cat": "cat", "dog": "dog"}
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
@@ -426,6 +430,7 @@ def _locate_parts(folder: Path) -> tuple[Path, Path | None, dict, dict | None]:
 
 def _empty_unet(config: dict, path: Path) -> torch.nn.Module:
     """The UNet a config describes, without memory for its weights (on the meta device)."""
+    import torch
     from diffusers import UNet2DModel
 
     try:
@@ -444,8 +449,10 @@ def _check_weights(
     weights: Path,
     config_path: Path,
 ) -> None:
-    """The weights hold exactly the floating-point tensors the config's UNet has."""
+    """The weights hold exactly the floating-point tensors the config's UNet has, of a size
+    that fits (weighed from the shapes: stride-0 tensors can describe billions)."""
     expected = {k: tuple(v.shape) for k, v in _empty_unet(config, config_path).state_dict().items()}
+    checks.check_parameters(checks.parameter_count(expected.values()), config_path.parent)
     missing = sorted(set(expected) - set(shapes))
     unexpected = sorted(set(shapes) - set(expected))
     if missing or unexpected:
@@ -481,11 +488,13 @@ def _header(weights: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
                 dtypes[key] = str(piece.get_dtype())
             return shapes, dtypes
     except Exception as e:  # noqa: BLE001 - SafetensorError, OSError...
-        raise Gen2ResError(f"{weights}: damaged weights file ({e}).") from e
+        raise checks.damaged(weights) from e
 
 
 def all_finite(tensor: torch.Tensor) -> bool:
     """No NaN or infinity in ``tensor`` (numpy's check: several times quicker on a CPU)."""
+    import torch
+
     t = tensor.detach().cpu()
     if t.dtype not in (torch.float16, torch.float32, torch.float64):
         t = t.float()
@@ -503,6 +512,8 @@ def _check_finite(state: dict[str, torch.Tensor], weights: Path) -> None:
 
 def _load_state_dict(unet_dir: Path, config: dict) -> dict[str, torch.Tensor]:
     """The UNet's weights, checked against its config: names, shapes, floating, finite."""
+    import torch
+
     config_path = unet_dir / "config.json"
     st = unet_dir / WEIGHTS_NAME
     if st.is_file():
@@ -512,16 +523,12 @@ def _load_state_dict(unet_dir: Path, config: dict) -> dict[str, torch.Tensor]:
         try:
             state = load_file(st)
         except Exception as e:  # noqa: BLE001 - SafetensorError, OSError...
-            raise Gen2ResError(f"{st}: damaged weights file ({e}).") from e
+            raise checks.damaged(st) from e
         _check_finite(state, st)
         return state
     binary = unet_dir / "diffusion_pytorch_model.bin"
     if binary.is_file():
-        try:
-            # weights_only: a downloaded file is data, never code
-            state = torch.load(binary, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - pickle/zip errors come in many types
-            raise Gen2ResError(f"{binary}: damaged or not a weights file ({e}).") from e
+        state = checks.load_torch_weights(binary)  # data, never code; one line when refused
         if not isinstance(state, dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
         ):
@@ -793,6 +800,8 @@ class PriorRegistry:
             # Written from the checked values, not copied: what was checked is what is kept.
             atomic_write_text(staging / "unet" / "config.json", json.dumps(config, indent=2))
             weights = staging / "unet" / WEIGHTS_NAME
+            from safetensors.torch import save_file
+
             save_file({k: v.contiguous() for k, v in state.items()}, str(weights))
             del state
             if sched_config is not None:
@@ -862,7 +871,10 @@ def load_prior(info: PriorInfo, device: str | torch.device | None = None) -> Loa
     Its files are checked again first (they may have changed since ``info`` was read):
     the configs, and the weights' tensor names and shapes against the config.
     """
+    import torch
     from diffusers import DDPMScheduler
+
+    from gen2res_desktop.core.devices import in_layout, resolve_device
 
     folder = Path(info.path)
     current = PriorRegistry(folder.parent.parent)._read(folder)

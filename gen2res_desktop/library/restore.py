@@ -18,14 +18,15 @@ very print would reward leaving the damage as it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from gen2res_desktop.core.atomic import atomic_path
-from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.faces import DetectedFace, detect_faces
 from gen2res_desktop.core.images import load_rgb
@@ -34,18 +35,19 @@ from gen2res_desktop.core.photo.repair import RepairResult, repair_photo
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.photo_restore import FaceOutcome, Region, find_regions, restore_photo
 from gen2res_desktop.core.pipeline import SingleOptions, face_batch, restore_crops
-from gen2res_desktop.core.priors import (
-    LoadedPrior,
-    PriorInfo,
-    PriorRegistry,
-    load_prior,
-    prior_kind_for_subject,
-)
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
-from gen2res_desktop.core.runtimes import FastCpu
+from gen2res_desktop.core.sampling import RestoreSettings
 from gen2res_desktop.library.faces import photo_faces, subject_references
 from gen2res_desktop.library.models import AdapterRecord, Face, FaceScores, Restoration, Subject
 from gen2res_desktop.library.store import Library, write_damage_map
+
+if TYPE_CHECKING:
+    from gen2res_desktop.core.estimates import StageEstimate
+    from gen2res_desktop.core.photo.learned import PhotoModel
+    from gen2res_desktop.core.priors import LoadedPrior, PriorInfo
+
+# torch, the priors and the faster CPU engines are imported where faces are regenerated:
+# a repair-only restore (``faces=False``) never loads them.
 
 
 @dataclass
@@ -92,11 +94,15 @@ class PriorCache:
     """Loaded priors by name, so a photo with several faces loads each prior once."""
 
     def __init__(self, lib: Library, device: str | None) -> None:
+        from gen2res_desktop.core.priors import PriorRegistry
+
         self.registry = PriorRegistry(lib.home)
         self.device = device
         self._loaded: dict[str, LoadedPrior] = {}
 
     def get(self, info: PriorInfo) -> LoadedPrior:
+        from gen2res_desktop.core.priors import load_prior
+
         if info.name not in self._loaded:
             self._loaded[info.name] = load_prior(info, self.device)
         return self._loaded[info.name]
@@ -104,6 +110,8 @@ class PriorCache:
     def for_subject(self, subject: Subject | None) -> LoadedPrior:
         """The subject's prior (found by kind when its chosen one is not installed); a face
         prior for faces of no subject."""
+        from gen2res_desktop.core.priors import prior_kind_for_subject
+
         if subject is None:
             return self.get(self.registry.for_kind("face"))
         kind = prior_kind_for_subject(subject.kind)
@@ -139,18 +147,45 @@ def _enlarged(faces: list[DetectedFace], scale: int) -> list[DetectedFace]:
     ]
 
 
-_model_caches: dict[tuple[Path, str | None], object] = {}
+_model_caches: dict[tuple[Path, str | None], LazyPhotoModels] = {}
 
 
-def photo_models(lib: Library, device: str | None):
+class LazyPhotoModels:
+    """The library's photo models as a repair stage asks for them (a
+    :class:`~gen2res_desktop.core.photo.learned.ModelSource`): the loader, and with it torch,
+    is imported only once a stage finds a model installed for its task, so a repair with the
+    built-in methods stays light."""
+
+    def __init__(self, home: Path, device: str | None) -> None:
+        self.home, self.device = home, device
+        self._cache = None
+
+    def _loader(self):
+        if self._cache is None:
+            from gen2res_desktop.core.photo.spandrel_models import PhotoModelCache
+
+            self._cache = PhotoModelCache(self.home, self.device)
+        return self._cache
+
+    def installed(self, task: str) -> list[str]:
+        if self._cache is None:
+            from gen2res_desktop.core.photo.models import PhotoModelRegistry
+
+            if not any(i.task == task for i in PhotoModelRegistry(self.home).list()):
+                return []
+        return self._loader().installed(task)
+
+    def load(self, name: str) -> PhotoModel:
+        return self._loader().load(name)
+
+
+def photo_models(lib: Library, device: str | None) -> LazyPhotoModels:
     """The library's installed photo models, loaded when a repair stage asks for one and
     kept for the next photo (restoring an album loads each model once)."""
-    from gen2res_desktop.core.photo.spandrel_models import PhotoModelCache
-
     key = (lib.home.resolve(), device)
     if key not in _model_caches:
         _model_caches.clear()  # one library and device at a time: free the old models
-        _model_caches[key] = PhotoModelCache(lib.home, device)
+        _model_caches[key] = LazyPhotoModels(lib.home, device)
     return _model_caches[key]
 
 
@@ -264,7 +299,8 @@ def restore_whole_photo(
             cli="Give the subject with --subject NAME.",
         )
 
-    priors = PriorCache(lib, device)
+    # made only where faces are regenerated: building it loads torch
+    priors = PriorCache(lib, device) if faces else None
     base = None
     found: list[DetectedFace] | None = None
     early: list[Region] = []
@@ -272,6 +308,7 @@ def restore_whole_photo(
     if faces:
         # the prior, the faces and whether any can be restored are known before the repair,
         # so a missing prior or a photo with no usable face fails at once, not minutes later
+        assert priors is not None
         base = priors.for_subject(subj)
         kind = subj.kind if subj else "person"
         if stored is not None:
@@ -310,7 +347,7 @@ def restore_whole_photo(
     repaired = Image.fromarray(fixed.image, "RGB")
     outcome = WholePhotoResult(repaired, [], [], repair=fixed, note=no_face)
     if faces and no_face is None:
-        assert base is not None
+        assert base is not None and priors is not None
         s = fixed.scale
         # the same regions, cut from the repaired (and maybe enlarged) photo
         regions = find_regions(
@@ -324,7 +361,8 @@ def restore_whole_photo(
         plans = plan_faces(lib, regions, stored, subj, force_single=force_single)
         by_index = {p.region.index: p for p in plans}
         crops = {r.index: r.aligned.crop for r in regions}
-        single = single or SingleOptions()
+        from gen2res_desktop.core.runtimes import FastCpu
+
         fast = FastCpu(runtimes_dir(lib.home), runtime)
         batches = face_batches(plans, face_batch(base.device))
         restored: dict[int, Image.Image] = {}
@@ -340,7 +378,7 @@ def restore_whole_photo(
                     [crops[i] for i in batch],
                     settings,
                     adapter=plan.adapter.path if plan.adapter else None,
-                    single=None if plan.adapter else single,
+                    single=None if plan.adapter else (single or SingleOptions()),
                     fast=fast,
                     batch_size=len(batch),
                     progress=progress,
@@ -468,4 +506,109 @@ def _record(
         out,
         scores or None,
         damage_map=map_file,
+    )
+
+
+# -- restores cut short ----------------------------------------------------------------------
+
+# The restore jobs queued or running in the app, kept while they wait or run: what is
+# still here at the next start was cut short by quitting, a logout or a crash.
+UNFINISHED_KEY = "restore.unfinished"
+
+
+def restore_request(
+    lib: Library,
+    *,
+    title: str,
+    photos: Sequence[dict],
+    settings: RestoreSettings,
+    album: str | None = None,
+) -> dict:
+    """A restore job as it can be asked for again (JSON): ``photos`` are dicts with
+    ``photo_id``, ``name``, ``subject``, ``crop``, ``faces`` and ``single_photo``; ``album``
+    names the subject of a Restore all. Each photo notes its newest restoration, so the
+    photos finished before a cut are not restored twice."""
+    out = []
+    for p in photos:
+        newest = lib.list_restorations(int(p["photo_id"]))
+        out.append({**p, "before": newest[0].id if newest else 0})
+    return {"title": title, "album": album, "settings": asdict(settings), "photos": out}
+
+
+def remember_unfinished_restores(lib: Library, requests: Sequence[dict]) -> None:
+    lib.set_setting(UNFINISHED_KEY, list(requests))
+
+
+def _still_to_do(lib: Library, photo: object, seed: int, album: bool) -> bool:
+    if not isinstance(photo, dict) or not isinstance(photo.get("photo_id"), int):
+        return False
+    try:
+        lib.get_photo(photo["photo_id"])
+    except Gen2ResError:
+        return False  # removed from the library since
+    before = photo.get("before", 0)
+    # an album restore makes one restoration per photo; a photo job one with its seed
+    return not any(
+        r.id > before and (album or r.seed == seed)
+        for r in lib.list_restorations(photo["photo_id"])
+    )
+
+
+def unfinished_restores(lib: Library) -> list[dict]:
+    """The restore requests cut short last time, less the photos restored since or
+    removed (requests with none left are dropped); the kept list is cleared, so each is
+    offered once."""
+    kept = lib.get_setting(UNFINISHED_KEY, [])
+    lib.set_setting(UNFINISHED_KEY, [])
+    found = []
+    for request in kept if isinstance(kept, list) else []:
+        try:
+            settings = RestoreSettings(**request["settings"])
+            album = request.get("album")
+            photos = [
+                p
+                for p in request["photos"]
+                if _still_to_do(lib, p, settings.seed, album is not None)
+            ]
+            title = str(request["title"])
+        except (KeyError, TypeError, ValueError):
+            continue  # a damaged entry is as good as none
+        if photos:
+            found.append({**request, "title": title, "photos": photos})
+    return found
+
+
+def photo_plan(
+    lib: Library,
+    device: str | None,
+    photo_id: int,
+    *,
+    steps: int | None,
+    strength: int,
+    faces: bool = True,
+    single_photo: bool = False,
+) -> tuple[StageEstimate, ...] | None:
+    """The parts of restoring one library photo and how long each should take on this
+    machine (None until its speed has been measured): see ``core.estimates.restore_plan``.
+    A photo not yet scanned for faces, or a pet's crop box, restores one region."""
+    from gen2res_desktop.core import defaults
+    from gen2res_desktop.core.estimates import restore_plan
+    from gen2res_desktop.library.speed import step_times
+
+    times = step_times(lib, device)
+    if times is None:
+        return None
+    photo = lib.get_photo(photo_id)
+    count = max(1, len(lib.list_faces(photo_id=photo_id))) if faces else 0
+    # the faces restore in the device's batches; an unnamed device is taken for the CPU
+    # (asking torch would load it on the GUI thread for an estimate)
+    gpu = device is not None and device != "cpu"
+    return restore_plan(
+        times,
+        faces=count,
+        steps=steps,
+        strength=strength,
+        megapixels=photo.width * photo.height / 1e6,
+        single_photo=single_photo,
+        batch=defaults.FACE_BATCH_GPU if gpu else defaults.FACE_BATCH_CPU,
     )

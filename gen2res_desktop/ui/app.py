@@ -176,6 +176,63 @@ def open_command_line_paths(window: QWidget, paths: ArgPaths) -> QMessageBox | N
     return box
 
 
+# The signals a session sends when it ends (logout, shutdown: SIGTERM; a closed terminal:
+# SIGHUP) and Ctrl+C in the terminal that started the app.
+QUIT_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
+
+
+def quit_on_signals(quit_now: Callable[[], None]) -> Callable[[], None]:
+    """Make the signals that end a session call ``quit_now`` on the GUI thread (which
+    quits as Quit does: jobs stopped after their step and kept for next time, window state
+    saved, nothing half-written) instead of killing the process mid-write. Returns what puts
+    the previous handlers back. Call it on the main thread.
+
+    Python runs a signal handler only when the interpreter next runs, and Qt's event loop
+    waits in C++: the signal wakes it through a socket (``signal.set_wakeup_fd``) watched
+    by a QSocketNotifier.
+    """
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    read_end, write_end = socket.socketpair()
+    for end in (read_end, write_end):
+        end.setblocking(False)
+    notifier = QSocketNotifier(read_end.fileno(), QSocketNotifier.Read)
+
+    def drain() -> None:
+        try:
+            while read_end.recv(64):
+                pass
+        except OSError:  # BlockingIOError: nothing more to read
+            pass
+
+    notifier.activated.connect(drain)  # the Python handler below runs around this slot
+
+    def handler(signum: int, _frame: object) -> None:
+        log.info("signal %s: quitting", signal.Signals(signum).name)
+        QTimer.singleShot(0, quit_now)
+
+    previous = {}
+    for name in QUIT_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, handler)
+    old_fd = signal.set_wakeup_fd(write_end.fileno())
+
+    def restore() -> None:
+        signal.set_wakeup_fd(old_fd)
+        for number, old in previous.items():
+            signal.signal(number, old)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        read_end.close()
+        write_end.close()
+
+    return restore
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the process exit code."""
     from PySide6.QtCore import QCoreApplication, QTimer
@@ -210,16 +267,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     library = open_library(home, _ask_restore_backup)
     if library is None:
         return 1
+    restore_signals = None
     try:
         window = MainWindow(library, settings=settings)
+        restore_signals = quit_on_signals(lambda: window.jobs.quit_now())
         window.show()
         if not settings.welcome_done:
             window.windows.show_welcome()
         if opened.found or opened.missing:
             QTimer.singleShot(0, lambda: open_command_line_paths(window, opened))
+        # what the last quit, logout or crash cut short: trainings, then restores
         QTimer.singleShot(0, window.subjects.offer_resume)
+        QTimer.singleShot(0, window.restore.offer_resume)
         code = app.exec()
     finally:
+        if restore_signals is not None:
+            restore_signals()
         library.close()
     log.info("Gen2Res exiting with %s", code)
     return int(code)

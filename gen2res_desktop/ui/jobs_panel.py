@@ -1,12 +1,12 @@
-"""The jobs panel: the running GPU job with progress, time left and, for a training, a loss
-curve; the queue, with the other runners' running jobs; and what happened to finished jobs
-of every runner, in plain words."""
+"""The jobs panel: the job under way with progress, Pause, Cancel, time left and, for a
+training, a loss curve; the queue, with any other running job; and what happened to
+finished jobs of every runner, in plain words."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Slot
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -24,6 +24,8 @@ from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.ui.workers import BaseRunner, Job, JobState
 
 MAX_POINTS = 2000
+# How often the running job's time left is said again between its reports.
+TICK_MS = 1000
 
 
 def format_loss(value: float) -> str:
@@ -165,12 +167,16 @@ def _minutes(seconds: float) -> str:
 
 
 def format_time_left(seconds: float) -> str:
-    """Time left in words; coarse on purpose, and never "0 s" while work remains."""
-    if seconds < 10:
-        return "a few seconds left"
+    """Time left in a running job, to the second under an hour: it is recomputed at every
+    step and every second, so it moves as the job does; never "0 s" while work remains."""
+    seconds = max(math.ceil(seconds), 1)
     if seconds < 60:
-        return "less than a minute left"
-    return f"about {_minutes(seconds)} left"
+        return f"{seconds} s left"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {s:02d} s left"
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m:02d} min left"
 
 
 def format_estimate(seconds: float) -> str:
@@ -181,22 +187,15 @@ def format_estimate(seconds: float) -> str:
 
 
 def time_left_text(job: Job, now: float | None = None) -> str:
-    """The best time-left wording for a job, or "" when there is nothing honest to say.
-
-    A pace measured over the current stage wins for a job that has had one stage so far
-    (training, downloads); a job that went through several stages (a restore) prefers the
-    up-front estimate, whose measured pace would only cover the stage it is in.
-    """
+    """The time-left wording for a job (see :meth:`Job.time_left`), or "" when there is
+    nothing honest to say."""
+    left = job.time_left(now)
+    if left is None:
+        return ""
     if job.state is JobState.QUEUED:
-        return format_estimate(job.estimate_s) if job.estimate_s is not None else ""
-    measured = job.seconds_left(now)
-    upfront = job.estimated_seconds_left(now)
-    if measured is not None and (job.stages_seen <= 1 or upfront is None):
-        text = format_time_left(measured)
-        return text if job.stages_seen <= 1 else f"{text} in this stage"
-    if upfront is not None:
-        return format_time_left(upfront)
-    return ""
+        return format_estimate(left.seconds)
+    text = format_time_left(left.seconds)
+    return text if left.whole_job else f"{text} in this stage"
 
 
 def outcome_text(job: Job) -> str:
@@ -233,6 +232,7 @@ class _RunnerWatch(QObject):
         runner.finished.connect(self._finished)
         runner.failed.connect(self._failed)
         runner.cancelled.connect(self._cancelled)
+        runner.paused.connect(self._paused)
         runner.queue_changed.connect(self._queue_changed)
 
     def follows(self, job: Job | None) -> bool:
@@ -258,6 +258,10 @@ class _RunnerWatch(QObject):
     def _cancelled(self, job_id: int) -> None:
         self.panel._on_done(self, job_id)
 
+    @Slot(int, bool)
+    def _paused(self, job_id: int, paused: bool) -> None:
+        self.panel._on_paused(self, job_id, paused)
+
     @Slot()
     def _queue_changed(self) -> None:
         self.panel._refresh_queue()
@@ -266,9 +270,12 @@ class _RunnerWatch(QObject):
 class JobsPanel(QWidget):
     """Follows the runners' signals; everything here runs on the GUI thread.
 
-    The first runner (the GPU's) has the big line: title, progress bar, cancel button, time
-    left and, for a training, the loss curve. Runners added with :meth:`add_runner` show a
-    running job as a line in the queue list, and all their finished jobs under Done.
+    One job has the big line: title, progress bar, Pause and Cancel, time left and, for a
+    training, the loss curve. It is the GPU runner's running job, or while the GPU is idle
+    the running job of another runner (added with :meth:`add_runner`: finding faces, a
+    download), so the work under way is never "No job running" with nothing to cancel.
+    Any other running job is a line in the queue list, cancellable there, and every
+    finished job goes under Done. Each job shows in one place only.
     """
 
     def __init__(self, runner: BaseRunner, parent: QWidget | None = None) -> None:
@@ -326,45 +333,58 @@ class JobsPanel(QWidget):
         layout.addLayout(right, 2)
         self._curve_job: int | None = None
         self._watches: list[_RunnerWatch] = []
+        self._shown: tuple[_RunnerWatch, Job] | None = None
+        # the time left moves between reports too (a step can take a minute)
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self._update_status)
         self.add_runner(runner)
-        runner.paused.connect(self._on_paused)
 
     def add_runner(self, runner: BaseRunner, *, kinds: set[str] | None = None) -> None:
-        """Follow another runner too: its finished jobs go under Done, a running one shows
-        in the queue list and can be cancelled there. With ``kinds``, only jobs of those
-        kinds are shown (the others have a window of their own). Adding a runner again only
-        changes its kinds."""
+        """Follow another runner too: its running job takes the big line while the first
+        runner is idle (else a line in the queue list, cancellable there), its finished
+        jobs go under Done. With ``kinds``, only jobs of those kinds are shown (the others
+        have a window of their own). Adding a runner again only changes its kinds."""
         for watch in self._watches:
             if watch.runner is runner:
                 watch.kinds = set(kinds) if kinds is not None else None
-                self._refresh_queue()
+                self._sync()
                 return
         self._watches.append(_RunnerWatch(self, runner, set(kinds) if kinds is not None else None))
-        self._refresh_queue()
+        self._sync()
 
     def runners(self) -> list[BaseRunner]:
         return [w.runner for w in self._watches]
+
+    def shown_job(self) -> Job | None:
+        """The job on the big line (with Pause and Cancel), if any."""
+        return self._shown[1] if self._shown is not None else None
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(900, 190)
 
     def cancel_current(self) -> None:
-        job = self.runner.current()
-        if job is not None:
-            self.runner.cancel(job.id)
+        """Cancel the job on the big line, through the runner it belongs to."""
+        if self._shown is None:
+            return
+        watch, job = self._shown
+        watch.runner.cancel(job.id)
+        if not job.done:
             self.status.setText("Cancelling after the current step…")
-            self.cancel_button.setEnabled(False)
-            self.pause_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)
+        self.pause_button.setEnabled(False)
 
     def toggle_pause(self) -> None:
-        job = self.runner.current()
-        if job is None or job.cancel_token.cancelled:
+        if self._shown is None:
             return
-        self.runner.set_paused(job.id, job.paused_at is None)
+        watch, job = self._shown
+        if job.done or job.cancel_token.cancelled:
+            return
+        watch.runner.set_paused(job.id, job.paused_at is None)
 
-    def _on_paused(self, job_id: int, paused: bool) -> None:
-        job = self.runner.current()
-        if job is None or job.id != job_id:
+    def _on_paused(self, watch: _RunnerWatch, job_id: int, paused: bool) -> None:
+        if self._shown is None or self._shown[1].id != job_id:
+            self._refresh_queue()
             return
         self.pause_button.setText("Resume" if paused else "Pause")
         if paused:
@@ -389,11 +409,20 @@ class JobsPanel(QWidget):
                 return watch
         return None
 
-    def _is_primary(self, watch: _RunnerWatch) -> bool:
-        return watch.runner is self.runner
+    def _is_shown(self, job_id: int) -> bool:
+        return self._shown is not None and self._shown[1].id == job_id
+
+    def _candidate(self) -> tuple[_RunnerWatch, Job] | None:
+        """The job the big line belongs to: the first runner's running job, else the first
+        other runner's (in the order they were added)."""
+        for watch in self._watches:
+            job = watch.runner.current()
+            if job is not None and not job.done and watch.follows(job):
+                return watch, job
+        return None
 
     def _running_line(self, job: Job) -> str:
-        parts = [job.title, "running"]
+        parts = [job.title, "paused" if job.paused_at is not None else "running"]
         progress = _progress_words(job.last_progress)
         if progress:
             parts.append(progress)
@@ -409,33 +438,93 @@ class JobsPanel(QWidget):
     def _show_curve(self, visible: bool) -> None:
         self.curve.setVisible(visible)
 
-    # -- slots ----------------------------------------------------------------------------
-    def _on_started(self, watch: _RunnerWatch, job_id: int) -> None:
-        job = watch.runner.job(job_id)
-        if not self._is_primary(watch):
-            self._refresh_queue()
-            return
-        self.title.setText(job.title if job else "Working…")
-        self.bar.setRange(0, 0)  # busy until the first report says how far
-        self.bar.setFormat("")
-        parts = ["Starting…"]
-        left = time_left_text(job) if job else ""
+    def _status_text(self, job: Job) -> str:
+        p = job.last_progress
+        parts = [p.stage.capitalize()] if p is not None else ["Starting…"]
+        if p is not None and p.message:
+            parts.append(p.message)
+        left = time_left_text(job)
         if left:
             parts.append(left)
-        self.status.setText(" · ".join(parts))
-        self.cancel_button.setEnabled(True)
-        self.pause_button.setEnabled(True)
-        self.pause_button.setText("Pause")
-        if job is not None and job.kind == "train":
-            self._curve_job = job_id
-            self.curve.clear()
+        if p is not None and p.loss is not None:
+            parts.append(f"loss {format_loss(p.loss)}")
+        return " · ".join(parts)
+
+    def _update_status(self) -> None:
+        """The big line's status again, with the time left as of now; a paused or
+        cancelling job keeps saying so."""
+        if self._shown is None:
+            self._tick.stop()
+            return
+        job = self._shown[1]
+        if job.done or job.paused_at is not None or job.cancel_token.cancelled:
+            return
+        self.status.setText(self._status_text(job))
+
+    def _show(self, watch: _RunnerWatch, job: Job) -> None:
+        """Give the big line to ``job``, as far as it has got."""
+        self._shown = (watch, job)
+        self.title.setText(job.title)
+        p = job.last_progress
+        if p is not None and p.total > 0:
+            self.bar.setRange(0, p.total)
+            self.bar.setValue(min(p.step, p.total))
+            self.bar.setFormat(f"{p.step} / {p.total}")
+        else:
+            self.bar.setRange(0, 0)  # busy until a report says how far
+            self.bar.setFormat("")
+        cancelling = job.cancel_token.cancelled
+        self.cancel_button.setEnabled(not cancelling)
+        self.pause_button.setEnabled(not cancelling)
+        paused = job.paused_at is not None
+        self.pause_button.setText("Resume" if paused else "Pause")
+        if cancelling:
+            self.status.setText("Cancelling after the current step…")
+        elif paused:
+            self._on_paused(watch, job.id, True)
+        else:
+            self.status.setText(self._status_text(job))
+        if job.kind == "train":
+            if self._curve_job != job.id:
+                self._curve_job = job.id
+                self.curve.clear()
             self._show_curve(True)
         else:
             self._show_curve(False)
+        self._tick.start()
+
+    def _show_idle(self, job: Job | None) -> None:
+        self._shown = None
+        self._tick.stop()
+        if job is not None:
+            self.title.setText(outcome_text(job))
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1 if job is not None and job.state is JobState.FINISHED else 0)
+        self.bar.setFormat("")
+        self.status.setText("")
+        self.cancel_button.setEnabled(False)
+        self.pause_button.setEnabled(False)
+        self.pause_button.setText("Pause")
+        self._show_curve(False)  # idle: the points stay for the next look, not on screen
+
+    def _sync(self) -> None:
+        """The big line follows the job it belongs to; the queue list shows the rest."""
+        want = self._candidate()
+        if want is not None and not self._is_shown(want[1].id):
+            self._show(*want)
+        elif want is None and self._shown is not None:
+            self._show_idle(None)
+        self._refresh_queue()
+
+    # -- slots ----------------------------------------------------------------------------
+    def _on_started(self, watch: _RunnerWatch, job_id: int) -> None:
+        self._sync()
 
     def _on_progress(self, watch: _RunnerWatch, job_id: int, p: Progress) -> None:
         job = watch.runner.job(job_id)
-        if not self._is_primary(watch):
+        if job is None:
+            return
+        if not self._is_shown(job_id):
             if watch.follows(job):
                 self._update_running_line(job)
             return
@@ -443,21 +532,13 @@ class JobsPanel(QWidget):
             self.bar.setRange(0, p.total)
             self.bar.setValue(min(p.step, p.total))
             self.bar.setFormat(f"{p.step} / {p.total}")
-        parts = [p.stage.capitalize()]
-        if p.message:
-            parts.append(p.message)
-        left = time_left_text(job) if job else ""
-        if left:
-            parts.append(left)
         if p.loss is not None:
-            parts.append(f"loss {format_loss(p.loss)}")
             if job_id != self._curve_job:
                 self._curve_job = job_id
                 self.curve.clear()
             self._show_curve(True)
             self.curve.add_point(p.step, p.loss)
-        if job is None or job.paused_at is None:  # a step finishing as it pauses
-            self.status.setText(" · ".join(parts))
+        self._update_status()
 
     def _on_done(self, watch: _RunnerWatch, job_id: int) -> None:
         job = watch.runner.job(job_id)
@@ -468,19 +549,9 @@ class JobsPanel(QWidget):
             if job.state is JobState.FAILED:
                 item.setForeground(QColor(190, 30, 30))
             self.history_list.insertItem(0, item)
-        if not self._is_primary(watch):
-            self._refresh_queue()
-            return
-        if self.runner.current() is None:
-            self.title.setText(outcome_text(job))
-            self.bar.setRange(0, 1)
-            self.bar.setValue(1 if job.state is JobState.FINISHED else 0)
-            self.bar.setFormat("")
-            self.status.setText("")
-            self.cancel_button.setEnabled(False)
-            self.pause_button.setEnabled(False)
-            self.pause_button.setText("Pause")
-            self._show_curve(False)  # idle: the points stay for the next look, not on screen
+        if self._is_shown(job_id):
+            self._show_idle(job)  # the outcome stays on the big line until the next job
+        self._sync()
 
     def _update_running_line(self, job: Job) -> None:
         for i in range(self.queue_list.count()):
@@ -494,10 +565,10 @@ class JobsPanel(QWidget):
         selected = {item.data(Qt.UserRole) for item in self.queue_list.selectedItems()}
         self.queue_list.clear()
         lines: list[tuple[int, str, bool]] = []
-        # the other runners' running jobs first: the GPU's has the big line on the left
+        # running jobs not on the big line first (one place each), then those waiting
         for watch in self._watches:
             job = watch.runner.current()
-            if not self._is_primary(watch) and watch.follows(job):
+            if watch.follows(job) and not job.done and not self._is_shown(job.id):
                 lines.append((job.id, self._running_line(job), True))
         for watch in self._watches:
             for job in watch.runner.queued():

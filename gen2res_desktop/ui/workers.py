@@ -23,9 +23,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
+    QCoreApplication,
+    QEventLoop,
     QObject,
     QRunnable,
     QSize,
@@ -38,6 +40,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage, QImageReader
 
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
+from gen2res_desktop.core.estimates import PlanClock, StageEstimate
 from gen2res_desktop.core.progress import CancelToken, Progress
 
 log = logging.getLogger(__name__)
@@ -52,10 +55,18 @@ PROGRESS_INTERVAL_S = 0.05
 MIN_ETA_STEPS = 3
 MIN_ETA_SECONDS = 3.0
 
+# How often a GUI thread waiting for a job's thread paints the windows again.
+WAIT_SLICE_MS = 50
+
 # the clock behind every time a job records; tests replace it to make time stand still
 clock = time.monotonic
 
 _ids = itertools.count(1)
+
+
+class TimeLeft(NamedTuple):
+    seconds: float
+    whole_job: bool  # False: only the stage under way (a job with no plan of its stages)
 
 
 class JobState(enum.Enum):
@@ -86,6 +97,12 @@ class Job:
     cancel_note: str = ""
     # an up-front guess of the whole job's duration in seconds, shown until a pace is measured
     estimate_s: float | None = None
+    # the parts of the job and how long each should take (core.estimates.restore_plan):
+    # with it, the time left covers the whole job and follows the job's own pace
+    plan: tuple[StageEstimate, ...] = ()
+    # what asks for this job again when it was cut short (quit, logout, crash): JSON, kept
+    # in the library while the job waits or runs (see controllers.jobs)
+    request: dict | None = None
     last_progress_at: float | None = None
     paused_at: float | None = None  # while paused
     paused_s: float = 0.0  # time spent paused before now
@@ -93,6 +110,7 @@ class Job:
     # (time, step) of the first report in the current stage and count: the pace is measured
     # from there, so time spent before it (loading models) does not count as a step
     _anchor: tuple[float, int] | None = field(default=None, init=False, repr=False)
+    _clock: PlanClock | None = field(default=None, init=False, repr=False)
 
     @property
     def done(self) -> bool:
@@ -110,6 +128,23 @@ class Job:
             self._anchor = (now, p.step)
         self.last_progress = p
         self.last_progress_at = now
+        if self.plan:
+            if self._clock is None:
+                self._clock = PlanClock(self.plan)
+            self._clock.note(p.stage, p.step, p.total, now - self.paused_s)
+            pace = self._pace()
+            if pace is not None:
+                self._clock.learn_pace(p.stage, pace, p.total)
+
+    def _pace(self) -> float | None:
+        """Seconds per step in the current stage, once measured over enough steps."""
+        p, anchor, last_at = self.last_progress, self._anchor, self.last_progress_at
+        if p is None or anchor is None or last_at is None:
+            return None
+        steps, elapsed = p.step - anchor[1], last_at - anchor[0]
+        if steps < MIN_ETA_STEPS or elapsed < MIN_ETA_SECONDS:
+            return None
+        return elapsed / steps
 
     def seconds_left(self, now: float | None = None) -> float | None:
         """Time left in the current stage at its measured pace, or None without evidence.
@@ -128,15 +163,38 @@ class Job:
             or p.step >= p.total
         ):
             return None
-        t0, s0 = anchor
-        steps, elapsed = p.step - s0, last_at - t0
-        if steps < MIN_ETA_STEPS or elapsed < MIN_ETA_SECONDS:
+        pace = self._pace()
+        if pace is None:
             return None
         now = clock() if now is None else now
-        left = (p.total - p.step) * elapsed / steps - max(now - last_at, 0.0)
+        left = (p.total - p.step) * pace - max(now - last_at, 0.0)
         if left <= 0:
             return None  # slower than its pace said: no honest number to give
         return max(left, 1.0)
+
+    def time_left(self, now: float | None = None) -> TimeLeft | None:
+        """The time left to tell the user, or None when there is nothing honest to say.
+
+        Queued: the up-front estimate. Running with a plan: the whole job, the part under
+        way at its measured pace and the parts after it rescaled by the job's own pace.
+        Without a plan: the stage's measured pace once there is one (the whole job when it
+        has had one stage), else what is left of the up-front estimate. Recomputed at every
+        report and as time passes; never 0 while work remains; None while paused.
+        """
+        if self.state is JobState.QUEUED:
+            return None if self.estimate_s is None else TimeLeft(self.estimate_s, True)
+        if self.paused_at is not None or self.done:
+            return None
+        now = clock() if now is None else now
+        measured = self.seconds_left(now)
+        p = self.last_progress
+        if self._clock is not None and p is not None:
+            left = self._clock.seconds_left(p.stage, p.step, p.total, measured, now - self.paused_s)
+            return TimeLeft(max(left, 1.0), True) if left > 0 else None
+        if measured is not None:
+            return TimeLeft(measured, self.stages_seen <= 1)
+        upfront = self.estimated_seconds_left(now)
+        return None if upfront is None else TimeLeft(max(upfront, 1.0), True)
 
     def estimated_seconds_left(self, now: float | None = None) -> float | None:
         """What is left of the up-front ``estimate_s``: all of it while queued, None once
@@ -403,17 +461,24 @@ class JobRunner(BaseRunner):
         return self._thread is not None and self._thread.isRunning()
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Block until the running job's thread ends. Meanwhile the windows keep painting
+        (what the user types or clicks waits): a quit that waits for a job's current step
+        shows that the app is stopping instead of a frozen window with the question still
+        on it."""
         thread = self._thread
         if thread is None:
             return True
-        ok = thread.wait(timeout_ms)
-        if ok:
-            # deliver the worker's last queued signals so the job is settled, not lost
-            from PySide6.QtCore import QCoreApplication
-
-            QCoreApplication.sendPostedEvents()
-            QCoreApplication.processEvents()
-        return ok
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self._thread is thread:  # else it ended and was settled meanwhile
+            if thread.wait(WAIT_SLICE_MS):
+                break
+            if time.monotonic() >= deadline:
+                return False
+            QCoreApplication.processEvents(QEventLoop.ExcludeUserInputEvents)
+        # deliver the worker's last queued signals so the job is settled, not lost
+        QCoreApplication.sendPostedEvents()
+        QCoreApplication.processEvents()
+        return True
 
 
 class SyncJobRunner(BaseRunner):

@@ -63,6 +63,7 @@ class _Window(QWidget):
         self.welcomed = False
         self.windows = self  # the windows controller's show_welcome
         self.subjects = self  # the subjects controller's offer_resume
+        self.restore = self  # the restore controller's offer_resume (unfinished restores)
         self.resume_offered = False
         _Window.made.append(self)
 

@@ -65,7 +65,7 @@ def test_no_time_left_until_the_pace_is_known(qtbot, clock):
     texts = {step: text for _, step, text in seen}
     assert "left" not in texts[1]  # was "about 0 s left" at step 1 of 1000
     assert "left" not in texts[3]
-    assert "about 17 min left" in texts[4]  # 996 steps at 1 step/s
+    assert "16 min 36 s left" in texts[4]  # 996 steps at 1 step/s
     assert all(" 0 s" not in text for text in texts.values())
 
 
@@ -88,7 +88,7 @@ def test_stages_and_unknown_totals_give_no_nonsense(qtbot, clock):
         "left" in t for t in by_stage["loading"] + by_stage["damage"] + by_stage["faces"]
     )
     # several stages so far: a pace covers only the stage it was measured in, and says so
-    assert by_stage["restore"][-1].endswith("less than a minute left in this stage")
+    assert by_stage["restore"][-1].endswith("17 s left in this stage")
     assert all(" 0 s" not in t for _, _, t in seen)
 
 
@@ -108,8 +108,8 @@ def test_up_front_estimate_until_a_pace_is_measured(qtbot, clock):
     runner.started.connect(lambda j: starts.append(panel.status.text()))
     seen = statuses(runner, panel)
     runner.run_pending()
-    assert starts[0] == "Starting… · about 10 min left"
-    assert seen[0][2].endswith("about 10 min left")  # one step: the estimate still speaks
+    assert starts[0] == "Starting… · 10 min 00 s left"
+    assert seen[0][2].endswith("10 min 00 s left")  # one step: the estimate still speaks
 
 
 def test_loss_curve_only_for_a_training(qtbot, clock):
@@ -185,34 +185,81 @@ def test_done_lists_finished_jobs_of_every_runner(qtbot):
     assert panel.title.text() == "Restore x: finished."
 
 
-def test_running_job_of_another_runner_shows_and_cancels_through_its_runner(qtbot, clock):
+def test_the_first_face_finding_is_the_job_under_way_with_pause_and_cancel(qtbot, clock):
+    """While the GPU is idle, finding faces has the big line: its title, progress and a
+    working Pause and Cancel, not "No job running" beside a queue line "running 5 / 13"."""
     gpu, io = SyncJobRunner(autostart=False), SyncJobRunner()
     panel = JobsPanel(gpu)
     panel.add_runner(io, kinds={"faces"})
     qtbot.addWidget(panel)
-    gpu.submit(Job("Train Rose", reporting([], clock), kind="train"))
-    lines = []
+    gpu.submit(Job("Train Rose", reporting([], clock), kind="train"))  # waiting, not running
+    seen = []
 
-    def click_cancel(job_id, p):
-        lines.append(queue(panel))
+    def look_then_cancel(job_id, p):
+        seen.append(
+            (
+                panel.title.text(),
+                panel.bar.format(),
+                panel.cancel_button.isEnabled(),
+                panel.pause_button.isEnabled(),
+                queue(panel),
+            )
+        )
         if p.step == 2:
-            panel.queue_list.item(0).setSelected(True)
-            assert panel.remove_button.text() == "Cancel selected"
-            panel.remove_button.click()
+            panel.cancel_button.click()
 
-    io.progress.connect(click_cancel)
+    io.progress.connect(look_then_cancel)
     faces = Job(
-        "Find faces in 3 photo(s)",
-        reporting([("faces", i, 3, 1.0) for i in (1, 2, 3)], clock),
+        "Find faces in 13 photos",
+        reporting([("faces", i, 13, 1.0) for i in range(1, 14)], clock),
         kind="faces",
     )
     io.submit(faces)
-    assert lines[0] == ["Find faces in 3 photo(s) · running · 1 / 3", "Train Rose"]
-    assert faces.state is JobState.CANCELLED
-    assert history(panel) == ["Find faces in 3 photo(s): cancelled."]
+    # one job, one place: on the big line with Pause and Cancel, not in the queue list
+    assert seen[0] == ("Find faces in 13 photos", "1 / 13", True, True, ["Train Rose"])
+    assert faces.state is JobState.CANCELLED and len(seen) == 2
+    assert history(panel) == ["Find faces in 13 photos: cancelled."]
+    assert panel.title.text() == "Find faces in 13 photos: cancelled."
+    assert not panel.cancel_button.isEnabled() and not panel.pause_button.isEnabled()
     assert queue(panel) == ["Train Rose"]  # the GPU's queue is untouched
     assert gpu.job(faces.id) is None
-    assert not panel.cancel_button.isEnabled()  # the big cancel stays the GPU's
+
+
+def test_a_job_of_another_runner_beside_a_running_training_cancels_in_the_queue(qtbot, clock):
+    gpu, io = SyncJobRunner(autostart=False), SyncJobRunner()
+    panel = JobsPanel(gpu)
+    panel.add_runner(io, kinds={"faces"})
+    qtbot.addWidget(panel)
+    lines = []
+
+    def find_faces_meanwhile(job_id, p):
+        if p.step != 1:
+            return
+        faces = Job(
+            "Find faces in 3 photo(s)",
+            reporting([("faces", i, 3, 1.0) for i in (1, 2, 3)], clock),
+            kind="faces",
+        )
+
+        def click_cancel(job_id, p):
+            lines.append((queue(panel), panel.title.text()))
+            if p.step == 2:
+                panel.queue_list.item(0).setSelected(True)
+                assert panel.remove_button.text() == "Cancel selected"
+                panel.remove_button.click()
+
+        io.progress.connect(click_cancel)
+        io.submit(faces)
+        lines.append(faces.state)
+
+    gpu.progress.connect(find_faces_meanwhile)
+    gpu.submit(Job("Train Rose", reporting([("train", i, 3, 1.0) for i in (1, 2, 3)], clock)))
+    gpu.run_pending()
+    # the training keeps the big line; finding faces is a line of its own, cancellable there
+    assert lines[0] == (["Find faces in 3 photo(s) · running · 1 / 3"], "Train Rose")
+    assert lines[-1] is JobState.CANCELLED
+    assert history(panel)[-1] == "Find faces in 3 photo(s): cancelled."
+    assert history(panel)[0] == "Train Rose: finished."
 
 
 def test_cancel_note_says_what_was_lost(qtbot, clock):
@@ -267,3 +314,75 @@ def test_queue_line_selection_survives_a_refresh(qtbot, clock):
     panel.remove_button.click()
     assert queue(panel) == ["B"] and a.state is JobState.CANCELLED
     assert panel.queue_list.item(0).data(Qt.UserRole) != a.id
+
+
+def _left(text: str) -> str:
+    """The time-left part of a status line."""
+    return next((part for part in text.split(" · ") if part.endswith("left")), "")
+
+
+def test_an_estimate_gives_way_to_the_jobs_own_pace(qtbot, clock):
+    """The plan from the speed check said 22 minutes; the job's own steps run at a second
+    each. After a few steps the time left is what this job shows, for the whole job."""
+    from gen2res_desktop.core.estimates import REPAIR_STAGES, StageEstimate
+
+    runner = SyncJobRunner()
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    seen = statuses(runner, panel)
+    steps = (
+        [("loading", 0, 1, 2.0), ("damage", 0, 1, 0.5), ("colour", 1, 1, 0.5)]
+        + [("faces", 0, 2, 0.1)]
+        + [("restore", i, 25, 1.0) for i in range(1, 26)]
+        + [("faces", 1, 2, 0.1)]
+        + [("restore", i, 25, 1.0) for i in range(1, 26)]
+        + [("faces", 2, 2, 0.1), ("done", 1, 1, 0.1)]
+    )
+    job = Job("Restore scan.jpg", reporting(steps, clock), kind="restore")
+    job.plan = (
+        StageEstimate(REPAIR_STAGES, 4.0, paced=False),
+        StageEstimate(frozenset({"restore"}), 650.0),
+        StageEstimate(frozenset({"restore"}), 650.0),
+    )
+    job.estimate_s = sum(part.seconds for part in job.plan)
+    runner.submit(job)
+    restore = [(step, _left(text)) for stage, step, text in seen if stage == "restore"]
+    assert restore[0][1] == "21 min 14 s left"  # the plan, before the job's pace is known
+    # from its own pace (1 s a step) on, and for both faces: 45 steps of 50 are left
+    assert restore[4] == (5, "45 s left")
+    # the second face follows that pace at once
+    assert restore[25] == (1, "24 s left")
+    assert all("min" not in left for _, left in restore[4:])
+
+
+def test_the_time_left_never_stands_still_for_more_than_a_step(qtbot, clock):
+    runner = SyncJobRunner()
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    seen = statuses(runner, panel)
+    train = [("train", 1, 600, 20.0)] + [("train", i, 600, 1.5) for i in range(2, 40)]
+    job = Job("Train Rose", reporting(train, clock), kind="train", estimate_s=900.0)
+    runner.submit(job)
+    lefts = [_left(text) for _, _, text in seen]
+    assert all(lefts)  # the estimate, then the measured pace: always a number
+    assert all(a != b for a, b in zip(lefts, lefts[1:], strict=False)), lefts
+
+
+def test_the_time_left_counts_down_between_reports(qtbot, clock):
+    """A step of several minutes (an album, a big photo's repair) still shows time moving."""
+    runner = SyncJobRunner()
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    ticks = []
+
+    def long_step(*, progress, cancel):
+        progress(Progress("album", 0, 16))
+        for _ in range(3):
+            clock.t += 7.0
+            panel._tick.timeout.emit()  # what the panel's one-second timer does
+            ticks.append(_left(panel.status.text()))
+        return "done"
+
+    job = Job("Restore old.jpg", long_step, kind="restore", estimate_s=600.0)
+    runner.submit(job)
+    assert ticks == ["9 min 53 s left", "9 min 46 s left", "9 min 39 s left"]

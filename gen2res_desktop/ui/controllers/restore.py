@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from gen2res_desktop.core.diffusion import RestoreSettings
-from gen2res_desktop.core.estimates import describe_duration
+from gen2res_desktop.core.estimates import StageEstimate, describe_duration
+from gen2res_desktop.core.photo.settings import RepairSettings
+from gen2res_desktop.core.sampling import RestoreSettings
 from gen2res_desktop.library.models import Restoration, Subject
+from gen2res_desktop.library.restore import photo_plan, restore_request, unfinished_restores
 from gen2res_desktop.ui.controllers.base import Controller, plural
 from gen2res_desktop.ui.services import BatchPhoto, BatchResult, restore_faces_option
 from gen2res_desktop.ui.settings import load_crop
@@ -25,8 +27,20 @@ SINGLE_PHOTO_WARNING = (
     "Click Restore faces to do that anyway, or Repair photo only to fix scratches, dust, "
     "grain and fading and leave the faces as they are."
 )
+NO_FACE_WARNING = (
+    "No face was found in {it}, so there is nothing to regenerate: Repair photo only fixes "
+    "scratches, dust, grain and fading, and is chosen for you. If a face is there (small, "
+    "turned away or damaged), draw a crop box around it (Photos → Set crop box…) and "
+    "restore again, or click Restore faces to try single-photo mode anyway. {how_long}"
+)
 RESTORE_FACES, REPAIR_ONLY = 0, 1
 SINGLE_PHOTO_CHOICES = ("Restore faces (slow)", "Repair photo only")
+# the same choices with repairing first: the default button when no face was found
+NO_FACE_CHOICES = (SINGLE_PHOTO_CHOICES[REPAIR_ONLY], SINGLE_PHOTO_CHOICES[RESTORE_FACES])
+RESUME_QUESTION = (
+    "Gen2Res closed before {these} finished:\n{lines}\n\nRestore {them} now? The photos "
+    "restored before it closed are kept."
+)
 TRAIN_FIRST, ALBUM_REPAIR_ONLY = 0, 1
 VARIATIONS = 3
 
@@ -81,13 +95,14 @@ class RestoreController(Controller):
         unknown = (None in who and not (subject and len(faces) == 1)) or not involved
         return PhotoPlan(photo_id, subject, [lib.get_subject(n) for n in sorted(involved)], unknown)
 
-    def _estimate(self, photo_id: int, *, faces: bool, single: bool) -> float | None:
-        from gen2res_desktop.library.speed import photo_estimate
-
-        s = self.restore_settings()
+    def _plan_of(
+        self, photo_id: int, *, faces: bool, single: bool, settings: RestoreSettings | None = None
+    ) -> tuple[StageEstimate, ...] | None:
+        """How long each part of restoring the photo should take here (None: not measured)."""
+        s = settings or self.restore_settings()
         return self.guard(
             "",
-            lambda: photo_estimate(
+            lambda: photo_plan(
                 self.library,
                 self.settings.device_name(),
                 photo_id,
@@ -97,6 +112,26 @@ class RestoreController(Controller):
                 single_photo=single,
             ),
         )
+
+    def _estimate(self, photo_id: int, *, faces: bool, single: bool) -> float | None:
+        plan = self._plan_of(photo_id, faces=faces, single=single)
+        return None if plan is None else sum(part.seconds for part in plan)
+
+    def _no_face_found(self, plan: PhotoPlan) -> bool:
+        """A face search of the photo found nothing (so regenerating faces cannot apply):
+        no face stored, no crop box, and it was searched: faces are found after each
+        import (Settings), or an earlier restore of it found none. While a face search
+        is still under way nothing is known yet."""
+        lib = self.library
+        if lib.list_faces(photo_id=plan.photo_id) or load_crop(lib, plan.photo_id) is not None:
+            return False
+        if any(s.kind != "person" for s in plan.subjects):
+            return False  # a pet needs its crop box, not a face
+        if any(j.kind == "faces" for j in self.window.io_runner.pending()):
+            return False
+        if self.settings.find_faces:
+            return True
+        return any(r.settings.get("faces_note") for r in lib.list_restorations(plan.photo_id))
 
     def _how_long(self, seconds: float | None) -> str:
         if seconds is None:
@@ -148,8 +183,6 @@ class RestoreController(Controller):
                 return []
             if choice == REPAIR_ONLY:
                 repair_only = {pid for pid, single in needs_single.items() if single}
-        from gen2res_desktop.ui.services import restore_library_photo
-
         ids = []
         for plan in plans:
             pid = plan.photo_id
@@ -160,26 +193,18 @@ class RestoreController(Controller):
             photo_name = lib.get_photo(pid).original_name
             single = faces and needs_single[pid]
             after = sorted(training & {s.name for s in plan.subjects}) if faces else []
-            estimate = self._estimate(pid, faces=faces, single=single)
             for seed in seeds:
-                fn = functools.partial(
-                    restore_library_photo,
-                    lib,
-                    pid,
-                    subject=plan.subject if faces else None,
-                    settings=self.restore_settings(seed),
-                    device=self.settings.device_name(),
-                    runtime=self.settings.cpu_engine,
-                    crop=crop or None,
-                    single_photo=single,
-                    repair=repair,
-                    faces=faces,
-                )
-                verb = "Restore" if faces else "Repair"
-                title = f"{verb} {photo_name}" + (f" (seed {seed})" if seed else "")
-                job = Job(title, fn, kind="restore")
-                job.estimate_s = estimate
-                ids.append(self.window.jobs.submit(job, self._restored))
+                photo = {
+                    "photo_id": pid,
+                    "name": photo_name,
+                    "subject": plan.subject if faces else None,
+                    "crop": list(crop) if crop else None,
+                    "faces": faces,
+                    "single_photo": single,
+                }
+                job_id = self._submit_photo(photo, self.restore_settings(seed), repair)
+                if job_id is not None:
+                    ids.append(job_id)
             if after:
                 self.status(
                     f"{photo_name} restores when {' and '.join(after)}'s training finishes."
@@ -202,12 +227,58 @@ class RestoreController(Controller):
         single_ids = [pid for pid, single in needs_single.items() if single]
         estimates = [self._estimate(pid, faces=True, single=True) for pid in single_ids]
         total = None if None in estimates else sum(e for e in estimates if e is not None)
+        it = "these photos" if many else "this photo"
+        single_plans = [p for p in plans if needs_single[p.photo_id]]
+        if all(self._no_face_found(p) for p in single_plans):
+            # regenerating would find no face a minute later: repairing is the default
+            text = NO_FACE_WARNING.format(it=it, how_long=self._how_long(total))
+            choice = self.window.choose("Single-photo mode", text, NO_FACE_CHOICES)
+            return None if choice is None else SINGLE_PHOTO_CHOICES.index(NO_FACE_CHOICES[choice])
         text = SINGLE_PHOTO_WARNING.format(
-            why=why[0].upper() + why[1:],
-            it="these photos" if many else "this photo",
-            how_long=self._how_long(total),
+            why=why[0].upper() + why[1:], it=it, how_long=self._how_long(total)
         )
         return self.window.choose("Single-photo mode", text, SINGLE_PHOTO_CHOICES)
+
+    def _submit_photo(
+        self,
+        photo: dict,
+        settings: RestoreSettings,
+        repair: RepairSettings,
+        *,
+        title: str | None = None,
+    ) -> int | None:
+        """Queue the restore of one photo (a dict as :func:`restore_request` keeps it);
+        the job keeps that request in the library until it ends, so that a quit or a crash
+        before then offers it again at the next start."""
+        from gen2res_desktop.ui.services import restore_library_photo
+
+        lib, pid = self.library, photo["photo_id"]
+        faces, single = bool(photo.get("faces", True)), bool(photo.get("single_photo"))
+        crop = tuple(photo["crop"]) if photo.get("crop") else None
+        fn = functools.partial(
+            restore_library_photo,
+            lib,
+            pid,
+            subject=photo.get("subject") if faces else None,
+            settings=settings,
+            device=self.settings.device_name(),
+            runtime=self.settings.cpu_engine,
+            crop=crop,
+            single_photo=single,
+            repair=repair,
+            faces=faces,
+        )
+        if title is None:
+            verb = "Restore" if faces else "Repair"
+            seed = settings.seed
+            title = f"{verb} {photo['name']}" + (f" (seed {seed})" if seed else "")
+        job = Job(title, fn, kind="restore")
+        job.plan = self._plan_of(pid, faces=faces, single=single, settings=settings) or ()
+        job.estimate_s = sum(part.seconds for part in job.plan) if job.plan else None
+        job.request = self.guard(
+            "", lambda: restore_request(lib, title=title, photos=[photo], settings=settings)
+        )
+        return self.window.jobs.submit(job, self._restored)
 
     def _crop(self, plan: PhotoPlan) -> tuple[int, int, int] | None | bool:
         """The photo's crop box; False when a pet has none (the user is told how to set it)."""
@@ -319,22 +390,98 @@ class RestoreController(Controller):
             return None
         if train_first and w.subjects.start_training(subject, options) is None:
             return None
+        return self._submit_album(subject, batch, self.restore_settings(), repair, known)
+
+    def _submit_album(
+        self,
+        subject: str,
+        batch: list[BatchPhoto],
+        settings: RestoreSettings,
+        repair: RepairSettings,
+        estimate: float | None,
+    ) -> int:
+        """Queue a Restore all as one job, kept in the library until it ends (see
+        :meth:`_submit_photo`)."""
         from gen2res_desktop.ui.services import restore_batch
 
+        lib = self.library
         fn = functools.partial(
             restore_batch,
             lib,
             batch,
             subject=subject,
-            settings=self.restore_settings(),
+            settings=settings,
             device=self.settings.device_name(),
             runtime=self.settings.cpu_engine,
             repair=repair,
         )
-        job = Job(f"Restore all for {subject} ({plural(len(batch), 'photo')})", fn, kind="restore")
-        job.estimate_s = known
+        title = f"Restore all for {subject} ({plural(len(batch), 'photo')})"
+        job = Job(title, fn, kind="restore")
+        job.estimate_s = estimate
         job.cancel_note = "The photos restored before the cancel are kept."
-        return w.jobs.submit(job, self._album_done)
+        photos = [
+            {
+                "photo_id": b.photo_id,
+                "name": b.name,
+                "subject": b.subject,
+                "crop": list(b.crop) if b.crop else None,
+                "faces": b.faces,
+                "single_photo": False,
+            }
+            for b in batch
+        ]
+        job.request = self.guard(
+            "",
+            lambda: restore_request(
+                lib, title=title, photos=photos, settings=settings, album=subject
+            ),
+        )
+        return self.window.jobs.submit(job, self._album_done)
+
+    # ---------------------------------------------------------------- across restarts
+    def offer_resume(self) -> list[int]:
+        """Offer the restores that the last quit, logout or crash cut short, once; the
+        photos restored before it are not done again."""
+        found = self.guard("Restore", lambda: unfinished_restores(self.library)) or []
+        if not found:
+            return []
+        lines = []
+        for request in found:
+            left = len(request["photos"])
+            more = f" ({plural(left, 'photo')} left)" if request.get("album") else ""
+            lines.append(f"• {request['title']}{more}")
+        many = len(found) > 1
+        question = RESUME_QUESTION.format(
+            these="these restores" if many else "this restore",
+            lines="\n".join(lines),
+            them="them" if many else "it",
+        )
+        if not self.window.ask("Continue restoring", question):
+            return []
+        repair = self.guard("Restore", self.library.repair_settings)
+        if repair is None:
+            return []
+        ids = []
+        for request in found:
+            settings = RestoreSettings(**request["settings"])
+            if request.get("album"):
+                batch = [
+                    BatchPhoto(
+                        p["photo_id"],
+                        p["name"],
+                        p.get("subject"),
+                        tuple(p["crop"]) if p.get("crop") else None,
+                        bool(p.get("faces", True)),
+                    )
+                    for p in request["photos"]
+                ]
+                ids.append(self._submit_album(request["album"], batch, settings, repair, None))
+                continue
+            for photo in request["photos"]:
+                job_id = self._submit_photo(photo, settings, repair, title=request["title"])
+                if job_id is not None:
+                    ids.append(job_id)
+        return ids
 
     def _album_done(self, result: object) -> None:
         if not isinstance(result, BatchResult):
