@@ -45,7 +45,7 @@ MAX_RANK = 1024
 _MAX_TARGETS = 64
 _TARGET_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.]{0,99}$")
 _LORA_KEY_RE = re.compile(r"^(.+)\.lora_([AB])\.weight$")
-RETRAIN = "Train the subject's adapter again (Train in the app, or gen2res train)."
+RETRAIN = "Train the subject's face model again (Train in the app, or gen2res train)."
 
 
 @dataclass
@@ -115,25 +115,27 @@ def _damaged(path: Path, what: str) -> Gen2ResError:
 def parse_adapter_meta(raw: object, path: Path) -> AdapterMeta:
     """AdapterMeta from the JSON text of an adapter file's metadata, checked field by field."""
     if not isinstance(raw, str) or not raw:
-        raise Gen2ResError(f"{path}: not a Gen2Res adapter (no adapter metadata).")
+        raise Gen2ResError(f"{path}: not a Gen2Res face model (no face-model metadata).")
     try:
         d = json.loads(raw)
     except (ValueError, RecursionError) as e:
-        raise _damaged(path, f"the adapter metadata is not valid JSON ({e})") from e
+        raise _damaged(path, f"the face model's metadata is not valid JSON ({e})") from e
     if not isinstance(d, dict):
-        raise _damaged(path, "the adapter metadata is not a JSON object")
+        raise _damaged(path, "the face model's metadata is not a JSON object")
     required = {
         f.name for f in fields(AdapterMeta) if f.default is MISSING and f.default_factory is MISSING
     }
     for name, (ok, rule) in _META_RULES.items():
         if name not in d:
             if name in required:
-                raise _damaged(path, f"the adapter metadata has no '{name}'")
+                raise _damaged(path, f"the face model's metadata has no '{name}'")
             continue
         if not ok(d[name]):
             shown = json.dumps(d[name]) if not isinstance(d[name], float) else str(d[name])
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            raise _damaged(path, f"the adapter metadata's '{name}' must be {rule} (it is {shown})")
+            raise _damaged(
+                path, f"the face model's metadata's '{name}' must be {rule} (it is {shown})"
+            )
     return AdapterMeta(**{k: v for k, v in d.items() if k in _META_RULES})
 
 
@@ -146,7 +148,7 @@ def attach_lora(unet: torch.nn.Module, rank: int, alpha: float, targets) -> torc
     try:
         inject_adapter_in_model(lora_config(rank, alpha, targets), unet, adapter_name=ADAPTER_NAME)
     except ValueError as e:
-        raise Gen2ResError(f"Cannot attach the adapter: {e}") from e
+        raise Gen2ResError(f"Cannot attach the face model: {e}") from e
     for name, p in unet.named_parameters():
         p.requires_grad_("lora_" in name)
     return unet
@@ -167,14 +169,14 @@ def save_adapter(unet: torch.nn.Module, path: Path, meta: AdapterMeta) -> Path:
 
 
 def _open_error(path: Path, e: Exception) -> Gen2ResError:
-    return _damaged(path, f"not a readable adapter file, or it is damaged or cut short ({e})")
+    return _damaged(path, f"not a readable face-model file, or it is damaged or cut short ({e})")
 
 
 def read_adapter_meta(path: Path) -> AdapterMeta:
     """The checked metadata of the adapter file at ``path`` (its tensors are not read)."""
     path = Path(path)
     if not path.is_file():
-        raise Gen2ResError(f"{path}: adapter file not found.")
+        raise Gen2ResError(f"{path}: face-model file not found.")
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(_META_KEY)
@@ -193,7 +195,7 @@ def check_adapter_file(path: Path) -> tuple[AdapterMeta, dict[str, torch.Tensor]
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise _open_error(path, e) from e
     if not state:
-        raise _damaged(path, "the adapter file holds no weights")
+        raise _damaged(path, "the face-model file holds no weights")
     pairs: dict[str, dict[str, torch.Tensor]] = {}
     for key, tensor in sorted(state.items()):
         m = _LORA_KEY_RE.match(key)
@@ -230,7 +232,7 @@ def check_compatible(meta: AdapterMeta, prior: LoadedPrior, path: Path) -> None:
         raise Gen2ResError(
             f"{Path(path).name} was trained for the prior '{meta.prior_name}' "
             f"(weights {meta.prior_hash[:12]}), not for '{prior.info.name}' "
-            f"(weights {prior.info.weights_hash[:12]}). Train an adapter for this prior."
+            f"(weights {prior.info.weights_hash[:12]}). Train a face model for this prior."
         )
 
 
@@ -247,14 +249,14 @@ def _check_fits(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor
     if unexpected:
         raise Gen2ResError(
             f"{path}: holds {len(unexpected)} LoRA weights for layers this prior does not have "
-            f"(such as {unexpected[0]}); it does not belong to this prior. Train an adapter "
+            f"(such as {unexpected[0]}); it does not belong to this prior. Train a face model "
             "for this prior."
         )
     for key in sorted(state):
         if tuple(state[key].shape) != tuple(expected[key].shape):
             raise Gen2ResError(
                 f"{path}: LoRA weight {key} has shape {list(state[key].shape)}, but this "
-                f"prior's layer needs {list(expected[key].shape)}. Train an adapter for this "
+                f"prior's layer needs {list(expected[key].shape)}. Train a face model for this "
                 "prior."
             )
 
@@ -276,7 +278,7 @@ def with_adapter(prior: LoadedPrior, path: Path) -> LoadedPrior:
     result = set_peft_model_state_dict(unet, state, adapter_name=ADAPTER_NAME)
     unexpected = getattr(result, "unexpected_keys", None) or []
     if unexpected:
-        raise Gen2ResError(f"{path}: adapter weights do not fit this prior's UNet. {RETRAIN}")
+        raise Gen2ResError(f"{path}: face-model weights do not fit this prior's UNet. {RETRAIN}")
     unet.requires_grad_(False)
     in_layout(unet.eval().to(prior.device), prior.device)
     return LoadedPrior(

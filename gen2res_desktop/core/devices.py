@@ -161,5 +161,5 @@ def describe_device(name: str | None = None) -> DeviceReport:
         "cpu",
         None,
         "No GPU found: restoring a face takes a minute or two, and training a subject's "
-        "adapter takes hours (overnight on a laptop).",
+        "face model takes hours (overnight on a laptop).",
     )

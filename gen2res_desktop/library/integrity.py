@@ -185,13 +185,13 @@ def _check_adapter_files(
             meta, _ = check_adapter_file(path)
         except Gen2ResError as e:
             if path.is_file():
-                report.damaged_files.append(f"adapter {adapter_id}: {e}")
+                report.damaged_files.append(f"face model {adapter_id}: {e}")
             continue
         if meta.prior_hash != prior_hash:
             report.damaged_files.append(
-                f"adapter {adapter_id}: {path} was trained for other prior weights "
+                f"face model {adapter_id}: {path} was trained for other prior weights "
                 f"({meta.prior_hash[:12]}) than the library records ({prior_hash[:12]}). "
-                "Train the subject's adapter again (Train in the app, or gen2res train)."
+                "Train the subject's face model again (Train in the app, or gen2res train)."
             )
 
 

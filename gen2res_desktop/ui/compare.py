@@ -58,12 +58,14 @@ from gen2res_desktop.ui.compare_overlays import (  # noqa: F401 - re-exported
     repair_summary,
     stretch,
 )
+from gen2res_desktop.ui.settings import last_folder, remember_folder
 
 log = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 BACKGROUND = QColor(40, 40, 40)
+IMAGE_FILES = "PNG or JPEG (*.png *.jpg *.jpeg)"
 
 
 # -- side by side ---------------------------------------------------------------------------
@@ -434,6 +436,8 @@ class CompareWindow(QMainWindow):
         self.stack.addWidget(self.split)
         self.info_label = QLabel(info.line())
         self.info_label.setObjectName("compareInfo")
+        self.info_label.setToolTip(info.explanation())
+        self.info_label.setWordWrap(True)
         self.info_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.info_label.setVisible(bool(info.line()))
         central = QWidget()
@@ -564,9 +568,10 @@ class CompareWindow(QMainWindow):
         if side_by_side:
             stem, dot, ext = name.rpartition(".")
             name = f"{stem}-side-by-side.{ext}" if dot else f"{name}-side-by-side"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export", str(Path.home() / name), "PNG or JPEG (*.png *.jpg *.jpeg)"
-        )
+        where = str(Path(last_folder("export")) / name)
+        path, _ = QFileDialog.getSaveFileName(self, "Export", where, IMAGE_FILES)
+        if path:
+            remember_folder("export", path)
         return Path(path) if path else None
 
     def export(self, *, side_by_side: bool) -> Path | None:

@@ -32,6 +32,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene, QLabel
 
 from gen2res_desktop.library.models import SAME_PERSON_SIMILARITY, FaceScores
+from gen2res_desktop.ui.words import face_model, variation
 
 # a restored face that looks less like its subject (readable on light and dark themes)
 WARNING_COLOUR = QColor(200, 90, 0)
@@ -241,19 +242,22 @@ def paint_label(p: QPainter, font: QFont, width: int, text: str, *, left: bool) 
 
 def face_scores_parts(scores: Sequence[FaceScores]) -> list[str]:
     """The likeness of the restored faces in words, e.g. ["looks like Grandma 0.78 (damaged
-    0.55)", "faithfulness 0.91"]; with several faces one part per face, starting "face N:".
-    A restoration recorded before identity against the subject existed has only its
-    faithfulness."""
+    photo 0.55)", "true to the original 0.91"]; with several faces one part per face,
+    starting "face N:". A restoration recorded before identity against the subject existed
+    has only its faithfulness (how close the redrawn face stays to the damaged one), which
+    the user reads as "true to the original"."""
     parts = []
     for sc in scores:
         words = []
         if sc.identity is not None:
-            before = "" if sc.identity_before is None else f" (damaged {sc.identity_before:.2f})"
+            before = (
+                "" if sc.identity_before is None else f" (damaged photo {sc.identity_before:.2f})"
+            )
             words.append(f"looks like {sc.subject or 'the person'} {sc.identity:.2f}{before}")
         elif sc.references == 0 and sc.subject:
             words.append(f"no reference faces of {sc.subject} yet")
         if sc.faithfulness is not None:
-            words.append(f"faithfulness {sc.faithfulness:.2f}")
+            words.append(f"true to the original {sc.faithfulness:.2f}")
         if len(scores) == 1:
             parts += words
         elif words:
@@ -299,17 +303,34 @@ class CompareInfo:
 
     def line(self) -> str:
         """How the faces were regenerated and how alike they came out; empty when they
-        were not regenerated."""
+        were not regenerated. ``adapter`` is the face model's name as the user reads it
+        ("Rose's face model (400 training steps)")."""
         if not self.faces:
             return ""
-        parts = []
-        if self.strength is not None:
-            parts.append(f"Strength {self.strength}")
+        who = self.adapter or "this photo alone"
+        parts = [f"Faces redrawn with {who}" if self.adapter else f"Faces redrawn from {who}"]
         if self.seed is not None:
-            parts.append(f"seed {self.seed}")
-        parts.append(f"adapter: {self.adapter}" if self.adapter else "single-photo mode")
+            parts.append(variation(self.seed))
+        if self.strength is not None:
+            parts.append(f"strength {self.strength}")
         parts += face_scores_parts(self.scores)
         return " · ".join(parts)
+
+    def explanation(self) -> str:
+        """What the line's words and numbers mean (its tooltip)."""
+        if not self.faces:
+            return ""
+        return (
+            "Variation: each variation redraws the faces from another starting point (More "
+            "variations in the details panel makes new ones).\n"
+            "Strength: how strongly the faces were redrawn; higher repairs more damage, "
+            "lower stays closer to the photo.\n"
+            "Looks like: how much the redrawn face looks like the person's good photos, "
+            "from 0 to 1 (0.5 and above: the same person); the damaged photo's own score "
+            "is in brackets.\n"
+            "True to the original: how close the redrawn face stays to the damaged one, "
+            "from 0 to 1."
+        )
 
     def warnings(self) -> list[str]:
         return face_scores_warnings(self.scores) if self.faces else []
@@ -350,10 +371,18 @@ def damage_summary(damage: dict, inpaint: dict | None, inpaint_setting: object =
     return text
 
 
+def _face_words(face: dict) -> str:
+    """Whose face model redrew a face, or that it was redrawn from the photo alone."""
+    subject = face.get("subject")
+    if face.get("mode") == "single-photo":
+        return f"{subject or 'a face'} from this photo alone"
+    return face_model(subject) if subject else "unknown"
+
+
 def repair_summary(settings: dict) -> str:
     """One line of what a restoration's repair did, from the settings the library recorded
     with it, e.g. "Damage found by the built-in detector, filled (built-in) · Grain reduced ·
-    Colour corrected · Faces: Grandma (adapter)". Empty for a restoration made before the
+    Colour corrected · Faces: Grandma's face model". Empty for a restoration made before the
     repair existed."""
     repair = settings.get("repair") if isinstance(settings, dict) else None
     if not isinstance(repair, dict):
@@ -386,6 +415,5 @@ def repair_summary(settings: dict) -> str:
     else:
         faces = [f for f in settings.get("faces", []) if isinstance(f, dict)]
         if faces:
-            who = [f"{f.get('subject') or 'unknown'} ({f.get('mode') or 'adapter'})" for f in faces]
-            parts.append("Faces: " + ", ".join(who))
+            parts.append("Faces: " + ", ".join(_face_words(f) for f in faces))
     return " · ".join(parts)

@@ -27,10 +27,17 @@ from PySide6.QtWidgets import (
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.library.models import Face, Restoration
 from gen2res_desktop.library.store import Library
-from gen2res_desktop.ui.compare import WARNING_COLOUR, face_scores_parts, face_scores_warnings
+from gen2res_desktop.ui.compare import (
+    WARNING_COLOUR,
+    face_scores_parts,
+    face_scores_warnings,
+    repair_summary,
+)
 from gen2res_desktop.ui.face_thumbs import FaceThumbnails
-from gen2res_desktop.ui.models_dialog import format_bytes
+from gen2res_desktop.ui.name_suggestions import add_file_names
 from gen2res_desktop.ui.people import CONFIRMED, REFERENCE, SUGGESTED, identify, reference_subject
+from gen2res_desktop.ui.photo_models_tab import format_bytes
+from gen2res_desktop.ui.words import face_model, readable_date, variation
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +58,77 @@ def restoration_warnings(r: Restoration) -> list[str]:
     return face_scores_warnings(r.face_scores)
 
 
-def restoration_label(r: Restoration) -> str:
+def _faces_redrawn(r: Restoration) -> bool:
+    return r.settings.get("restore_faces") is not False and not r.settings.get("faces_note")
+
+
+def restoration_what(r: Restoration) -> str:
+    """What redrew the faces, in a few words: whose face model, the photo alone, or
+    nothing (repaired only)."""
     if r.settings.get("restore_faces") is False:
-        parts = ["Repaired photo"]  # seed and strength belong to the faces: none here
-    else:
-        parts = [f"Seed {r.seed}"]
+        return "repaired only"
+    if r.settings.get("faces_note"):
+        return "repaired, no face found"
+    faces = [f for f in r.settings.get("faces", []) if isinstance(f, dict)]
+    modes = {f.get("mode") for f in faces}
+    if r.adapter_id is not None and r.subject and "single-photo" not in modes:
+        return face_model(r.subject)
+    if faces and "single-photo" not in modes:
+        return " and ".join(sorted({face_model(f.get("subject")) for f in faces}))
+    return "faces from this photo alone"
+
+
+def _repair_words(settings: dict) -> list[str]:
+    """Whether the user's painted damage map was used (else the damage found itself), and
+    an enlargement: the options that tell restorations of one photo apart."""
+    repair = settings.get("repair") if isinstance(settings, dict) else None
+    stages = repair.get("stages", []) if isinstance(repair, dict) else []
+    by_stage = {st.get("stage"): st for st in stages if isinstance(st, dict)}
+    words = []
+    damage = by_stage.get("damage")
+    if damage is not None:
+        painted = damage.get("method") == "your map"
+        words.append("your painted damage map" if painted else "damage found automatically")
+    upscale = by_stage.get("upscale")
+    if upscale is not None:
+        factor = (upscale.get("detail") or {}).get("factor") or repair.get("scale")
+        if factor and factor != 1:
+            words.append(f"enlarged {factor}×")
+    return words
+
+
+def restoration_label(r: Restoration) -> str:
+    """When it was made, what it did, whether a painted damage map was used, and the
+    decision; the numbers are in :func:`restoration_numbers` (the tooltip)."""
+    parts = [readable_date(r.created)] if r.created else []
+    if _faces_redrawn(r):
+        parts.append(variation(r.seed))
+    parts.append(restoration_what(r))
+    parts += _repair_words(r.settings)
+    parts.append({True: "kept", False: "discarded", None: "not decided yet"}[r.kept])
+    text = " · ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def restoration_numbers(r: Restoration) -> str:
+    """The numbers behind a restoration, each with what it means (a tooltip's lines)."""
+    lines = []
+    if _faces_redrawn(r):
+        lines.append(
+            f"{variation(r.seed).capitalize()} (seed {r.seed}): More variations redraws the "
+            "faces from other starting points."
+        )
         strength = r.settings.get("strength")
         if strength is not None:
-            parts.append(f"strength {strength}")
-        parts.append(r.subject if r.adapter_id is not None and r.subject else "single-photo")
-        parts += face_scores_parts(r.face_scores)
-    parts.append({True: "kept", False: "discarded", None: "not decided"}[r.kept])
-    return " · ".join(parts)
+            lines.append(
+                f"Strength {strength}: how strongly the faces were redrawn; higher repairs "
+                "more damage, lower stays closer to the photo."
+            )
+        lines += [part[:1].upper() + part[1:] for part in face_scores_parts(r.face_scores)]
+    repair = repair_summary(r.settings)
+    if repair:
+        lines.append(repair)
+    return "\n".join(lines)
 
 
 class DetailsPanel(QScrollArea):
@@ -129,16 +195,27 @@ class DetailsPanel(QScrollArea):
         self.faces_box = QGroupBox("Faces")
         self.faces_layout = QVBoxLayout(self.faces_box)
 
+        # the decisions about a restoration come first, under the photo's name: at
+        # 1280 x 820 the facts and faces above them pushed Keep and Discard out of sight
         self.restorations_box = QGroupBox("Restorations")
+        self.restorations_box.setObjectName("restorationsBox")
         rl = QVBoxLayout(self.restorations_box)
+        self.no_restorations = QLabel("Not restored yet: click Restore (Ctrl+R).")
+        self.no_restorations.setWordWrap(True)
+        rl.addWidget(self.no_restorations)
         self.restorations = QListWidget()
         self.restorations.setWordWrap(True)
+        self.restorations.setAlternatingRowColors(True)  # where one long line ends
+        self.restorations.setMaximumHeight(10 * self.fontMetrics().lineSpacing() + 8)
         self.restorations.itemDoubleClicked.connect(
             lambda _: self._emit_selected(self.compare_requested)
         )
         self.restorations.currentRowChanged.connect(self._update_buttons)
         rl.addWidget(self.restorations)
         row1, row2 = QHBoxLayout(), QHBoxLayout()
+        self.decision_buttons = QWidget()
+        buttons = QVBoxLayout(self.decision_buttons)
+        buttons.setContentsMargins(0, 0, 0, 0)
         self.compare_button = QPushButton("Compare")
         self.keep_button = QPushButton("Keep")
         self.discard_button = QPushButton("Discard")
@@ -153,15 +230,21 @@ class DetailsPanel(QScrollArea):
         row1.addWidget(self.variations_button)
         row2.addWidget(self.keep_button)
         row2.addWidget(self.discard_button)
-        rl.addLayout(row1)
-        rl.addLayout(row2)
+        self.keep_button.setToolTip("Keep this restoration (exported and shown as kept)")
+        self.discard_button.setToolTip("Mark this restoration as not good")
+        self.variations_button.setToolTip(
+            "Restore the photo again with the faces redrawn from other starting points"
+        )
+        buttons.addLayout(row1)
+        buttons.addLayout(row2)
+        rl.addWidget(self.decision_buttons)
 
         self.layout_.addWidget(self.title)
         self.layout_.addWidget(self.summary_label)
+        self.layout_.addWidget(self.restorations_box)
         self.layout_.addWidget(self.facts)
         self.layout_.addWidget(self.crop_button)
         self.layout_.addWidget(self.faces_box)
-        self.layout_.addWidget(self.restorations_box)
         self.layout_.addStretch(1)
         self.setWidget(body)
         self.show_photo(None)
@@ -256,7 +339,7 @@ class DetailsPanel(QScrollArea):
         self.photo_ids = [photo.id]
         self.title.setText(f"<b>{photo.original_name}</b>")
         self.file_label.setText(photo.original_path)
-        self.taken_label.setText(photo.taken or "unknown")
+        self.taken_label.setText(readable_date(photo.taken) or "unknown")
         self.size_label.setText(
             f"{photo.width} × {photo.height} px, {format_bytes(photo.size)}, {photo.format}"
         )
@@ -316,6 +399,7 @@ class DetailsPanel(QScrollArea):
 
     def _show_faces(self, photo_id: int, people: list[str], reference_of: str | None) -> None:
         self._clear_faces()
+        add_file_names(self.faces_layout, self.library, photo_id)  # "Named in the file: …"
         faces = self.library.list_faces(photo_id=photo_id)
         if not faces:
             self.faces_layout.addWidget(QLabel("No faces found."))
@@ -366,13 +450,19 @@ class DetailsPanel(QScrollArea):
         for r in self.library.list_restorations(photo_id):
             item = QListWidgetItem(restoration_label(r))
             item.setData(Qt.UserRole, r.id)
+            tip = restoration_numbers(r)
             warnings = restoration_warnings(r)
             if warnings:
                 item.setIcon(self.style().standardIcon(QStyle.SP_MessageBoxWarning))
                 item.setForeground(WARNING_COLOUR)
-                item.setToolTip("\n".join(warnings))
+                tip = "\n".join(warnings) + (f"\n\n{tip}" if tip else "")
+            item.setToolTip(tip)
             self.restorations.addItem(item)
-        if self.restorations.count():
+        has = self.restorations.count() > 0
+        self.no_restorations.setVisible(not has)
+        self.restorations.setVisible(has)
+        self.decision_buttons.setVisible(has)
+        if has:
             self.restorations.setCurrentRow(0)
         self._update_buttons()
 

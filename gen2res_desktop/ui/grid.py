@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QSize,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -328,6 +328,28 @@ class PhotoGrid(QListView):
         self.setDefaultDropAction(Qt.LinkAction)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.setVerticalScrollMode(QAbstractItemView.ScrollPerPixel)
+        self._empty_text = ""
+
+    def set_empty_text(self, text: str) -> None:
+        """What an empty grid says to do (an empty white pane tells a family nothing)."""
+        self._empty_text = text
+        self.viewport().update()
+
+    def empty_text(self) -> str:
+        """The hint shown now: empty while the grid has cells."""
+        model = self.model()
+        return self._empty_text if model is None or model.rowCount() == 0 else ""
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        text = self.empty_text()
+        if not text:
+            return
+        p = QPainter(self.viewport())
+        p.setPen(self.palette().color(self.palette().ColorRole.PlaceholderText))
+        box = self.viewport().rect().adjusted(40, 40, -40, -40)
+        p.drawText(box, Qt.AlignHCenter | Qt.AlignTop | Qt.TextWordWrap, text)
+        p.end()
 
     def selected_items(self) -> list[GridItem]:
         model = self.model()

@@ -40,6 +40,7 @@ from gen2res_desktop.ui.details import DetailsPanel
 from gen2res_desktop.ui.face_thumbs import FaceThumbnails
 from gen2res_desktop.ui.grid import ICON_SIZE, PhotoGrid, PhotoGridModel
 from gen2res_desktop.ui.jobs_panel import JobsPanel
+from gen2res_desktop.ui.name_suggestions import NamesController
 from gen2res_desktop.ui.people import PeopleView
 from gen2res_desktop.ui.settings import AppSettings, qsettings
 from gen2res_desktop.ui.sidebar import ALL, Sidebar, View
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.jobs.queue_label)
 
         self._build_menus()
+        self.names = NamesController(self)  # names from other photo apps: banner, menu
         self._connect()
         self.views.refresh_subjects()
         self._restore_state()
@@ -137,9 +139,9 @@ class MainWindow(QMainWindow):
             ("&File", (i.action_import, i.action_import_folder, None, w.action_models,
                        w.action_settings, None, quit_action)),
             ("&Edit", (t.action_undo, t.action_redo)),
-            ("&Photos", (t.action_tag, i.action_faces, t.action_crop, w.action_damage_map,
-                         None, r.action_restore, w.action_restore_options, w.action_compare,
-                         None, v.action_delete)),
+            ("&Photos", (t.action_tag, t.confirm_menu.menuAction(), i.action_faces,
+                         t.action_crop, w.action_damage_map, None, r.action_restore,
+                         w.action_restore_options, w.action_compare, None, v.action_delete)),
             ("&Subjects", (s.action_new_subject, s.action_rename_subject,
                            s.action_remove_subject, None, s.action_train,
                            r.action_restore_all)),
@@ -154,6 +156,14 @@ class MainWindow(QMainWindow):
         tb.setObjectName("mainToolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        # short words on the buttons (the menus keep the full ones), so that at 800 x 600
+        # every button fits; "Restore all marked for <a long name>" pushed Compare, Models
+        # and Settings into the toolbar's easily missed » overflow
+        for a, short in ((i.action_import, "Import"), (s.action_new_subject, "New subject"),
+                         (r.action_restore_all, "Restore all"),
+                         (w.action_restore_options, "Options"), (w.action_models, "Models"),
+                         (w.action_settings, "Settings")):  # fmt: skip
+            a.setIconText(short)
         for a in (i.action_import, s.action_new_subject, s.action_train, r.action_restore,
                   r.action_restore_all, w.action_restore_options, w.action_compare, None,
                   w.action_models, w.action_settings):  # fmt: skip
@@ -297,16 +307,15 @@ class MainWindow(QMainWindow):
             self.imports.import_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        question = self.jobs.quit_question()
-        if question is not None and not self.ask("Jobs are running", question):
+        # a second close while the first waits for the jobs (they keep painting) is the same
+        if self.closing or not self.jobs.confirm_quit():
             event.ignore()
             return
         self.closing = True
         self.subjects.remember_unfinished()
         self.imports.stop()
         self.save_state()
-        for r in (self.runner, self.io_runner, self.download_runner):
-            r.shutdown(60_000)
+        self.jobs.stop_all(60_000)  # says it is stopping: busy cursor, status bar
         self.loader.shutdown()
         self.face_thumbs.shutdown()
         self.windows.close_all()

@@ -238,11 +238,11 @@ class RestoreOptionsDialog(QDialog):
         form.addRow("Black-and-white photos:", self.monochrome_combo)
 
         # 5. faces
-        self.faces_check = QCheckBox("Regenerate faces with the subject's adapter")
+        self.faces_check = QCheckBox("Redraw faces with the subject's face model")
         self.faces_check.setToolTip(
-            "After the repair, each face is regenerated with what Gen2Res learned about that "
-            "person or pet. Switch this off to repair the photo only: no subject or training "
-            "is needed then."
+            "After the repair, each face is redrawn with its face model: what Gen2Res "
+            "learned about that person or pet from their good photos. Switch this off to "
+            "repair the photo only: no subject or training is needed then."
         )
         faces = QGroupBox("5. Faces")
         QVBoxLayout(faces).addWidget(self.faces_check)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gen2res_desktop.core.diffusion import RestoreSettings
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.photo import models as photo_models
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from gen2res_desktop.core.sampling import RestoreSettings
 from gen2res_desktop.library.models import Restoration
 from gen2res_desktop.library.store import Library
 

@@ -102,6 +102,41 @@ class AppSettings:
         return self.steps or defaults.RESTORE_STEPS
 
 
+def last_folder(kind: str) -> str:
+    """The folder the ``kind`` file dialog ("import", "export", "models"...) opened last,
+    so a family importing a shoebox folder by folder is not sent back home each time."""
+    saved = str(qsettings().value(f"folders/{kind}", "") or "")
+    return saved if saved and Path(saved).is_dir() else str(Path.home())
+
+
+def remember_folder(kind: str, chosen: Path | str) -> None:
+    """Keep the folder of ``chosen`` (a file, or a folder itself) for the next ``kind`` dialog."""
+    path = Path(chosen)
+    folder = path if path.is_dir() else path.parent
+    s = qsettings()
+    s.setValue(f"folders/{kind}", str(folder))
+    s.sync()
+
+
+CONFIRM_ROLE_KEY = "tagging/confirmedFaceRole"
+
+
+def confirmed_face_role() -> str | None:
+    """The role a confirmed face's photo gets, as the user answered once ("reference" or
+    "restore"); None until asked."""
+    value = qsettings().value(CONFIRM_ROLE_KEY)
+    return value if value in ("reference", "restore") else None
+
+
+def set_confirmed_face_role(role: str | None) -> None:
+    s = qsettings()
+    if role is None:
+        s.remove(CONFIRM_ROLE_KEY)
+    else:
+        s.setValue(CONFIRM_ROLE_KEY, role)
+    s.sync()
+
+
 @dataclass(frozen=True)
 class Crop:
     """A square in original-photo pixels."""

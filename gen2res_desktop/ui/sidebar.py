@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, Q
 
 from gen2res_desktop.library.models import Subject
 from gen2res_desktop.ui.grid import PHOTO_IDS_MIME, decode_ids
+from gen2res_desktop.ui.words import face_model, state_words
 
 VIEW_ROLE = Qt.UserRole + 10
 
@@ -50,8 +51,19 @@ ALL, PEOPLE, UNSORTED, RESTORATIONS = (View(kind) for kind in VIEW_KINDS)
 
 
 def subject_label(s: Subject) -> str:
+    """Two short lines, name then state, so a narrow sidebar clips neither: a long name
+    is elided on its own line (the tooltip has it whole) and the state stays readable."""
     count = s.reference_count + s.restore_count
-    return f"{s.name} ({count}) · {s.adapter_state}"
+    return f"{s.name} ({count})\n{state_words(s.adapter_state)}"
+
+
+def subject_tooltip(s: Subject) -> str:
+    return (
+        f"{s.name}: {s.reference_count} good (reference) photo"
+        f"{'' if s.reference_count == 1 else 's'}, {s.restore_count} to restore\n"
+        f"{face_model(s.name)}: {state_words(s.adapter_state)}\n"
+        f"A {s.kind}; faces are redrawn with the '{s.prior}' prior"
+    )
 
 
 class Sidebar(QTreeWidget):
@@ -68,6 +80,8 @@ class Sidebar(QTreeWidget):
         self.setDragDropMode(QAbstractItemView.DropOnly)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.setMinimumWidth(190)
+        self.setTextElideMode(Qt.ElideRight)
+        self.setUniformRowHeights(False)  # a subject's row has two lines, a view's one
         self._all = self._top("All photos", ALL)
         self._people = self._top("People", PEOPLE)
         self._people.setToolTip(0, "Everyone's faces, grouped by who they are")
@@ -97,11 +111,7 @@ class Sidebar(QTreeWidget):
                 parent = self._people if s.kind == "person" else self._pets
                 item = QTreeWidgetItem([subject_label(s)])
                 item.setData(0, VIEW_ROLE, View("subject", s.name).key())
-                item.setToolTip(
-                    0,
-                    f"{s.kind}, prior {s.prior}: {s.reference_count} reference, "
-                    f"{s.restore_count} to restore; adapter {s.adapter_state}",
-                )
+                item.setToolTip(0, subject_tooltip(s))
                 parent.addChild(item)
             self._people.setExpanded(True)
             self._pets.setExpanded(True)

@@ -135,7 +135,7 @@ META_CASES = {
 def test_bad_metadata_is_one_line_naming_the_field(tiny_prior, adapter, case):
     change, needle = META_CASES[case]
     _rewrite(adapter, meta=change)
-    _refused(tiny_prior, adapter, needle, "Train the subject's adapter again")
+    _refused(tiny_prior, adapter, needle, "Train the subject's face model again")
     with pytest.raises(Gen2ResError, match=needle.replace("'", ".")):
         read_adapter_meta(adapter)
 

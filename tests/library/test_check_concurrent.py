@@ -257,9 +257,9 @@ def test_check_reads_every_ready_adapter_file(lib, tmp_path, problem):
         needle = "other prior weights"
     else:
         save_file({"x": torch.zeros(2)}, str(path))
-        needle = "no adapter metadata"
+        needle = "no face-model metadata"
     report = lib.check()
     assert not report.ok
     (entry,) = _damaged(report)
-    assert entry.startswith("adapter 1: ") and needle in entry and "\n" not in entry, entry
+    assert entry.startswith("face model 1: ") and needle in entry and "\n" not in entry, entry
     assert report.missing_files == report.orphan_files == report.database_errors == []

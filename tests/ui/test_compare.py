@@ -15,7 +15,12 @@ from gen2res_desktop.ui.compare import (
     SplitView,
     face_scores_warnings,
 )
-from gen2res_desktop.ui.details import DetailsPanel, restoration_label, restoration_warnings
+from gen2res_desktop.ui.details import (
+    DetailsPanel,
+    restoration_label,
+    restoration_numbers,
+    restoration_warnings,
+)
 
 RED, BLUE = QColor(220, 20, 20), QColor(20, 20, 220)
 
@@ -64,9 +69,10 @@ def test_compare_window_flip_fit_and_actual_size(qtbot):
     win.show()
     qtbot.waitExposed(win)
     assert win.info_label.text() == (
-        "Strength 200 · seed 3 · adapter: Rose · looks like Rose 0.78 (damaged 0.55)"
-        " · faithfulness 0.91"
+        "Faces redrawn with Rose · variation 4 · strength 200 · looks like Rose 0.78 (damaged "
+        "photo 0.55) · true to the original 0.91"
     )
+    assert "Strength: how strongly the faces were redrawn" in win.info_label.toolTip()
     assert not win.warning_label.isVisible()  # more like Rose than the damaged photo
     win.action_split.trigger()
     assert win.mode() == CompareWindow.SPLIT
@@ -195,9 +201,9 @@ LOST = {"identity": 0.42, "identity_before": 0.61, "faithfulness": 0.4, "referen
 
 def test_a_restore_that_looks_less_like_the_subject_is_flagged(qtbot):
     r = _restoration({"faces": [_face(**LOST)]}, [0.42])
-    assert restoration_label(r) == (
-        "Seed 0 · strength 200 · Rose · looks like Rose 0.42 (damaged 0.61) · faithfulness 0.40"
-        " · not decided"
+    assert restoration_label(r) == "Variation 1 · Rose's face model · not decided yet"
+    assert restoration_numbers(r).endswith(
+        "\nLooks like Rose 0.42 (damaged photo 0.61)\nTrue to the original 0.40"
     )
     warnings = restoration_warnings(r)
     assert warnings == [
@@ -308,15 +314,15 @@ def test_several_faces_no_references_and_pets_read_sensibly():
         ),
     ]
     r = _restoration({"faces": faces}, [0.81])
-    assert restoration_label(r) == (
-        "Seed 0 · strength 200 · Rose · face 1: looks like Rose 0.81 (damaged 0.62), "
-        "faithfulness 0.70 · face 3: no reference faces of Max yet, faithfulness 0.90 · "
-        "face 4: faithfulness 0.88 · not decided"
+    assert restoration_numbers(r).endswith(
+        "\nFace 1: looks like Rose 0.81 (damaged photo 0.62), true to the original 0.70\n"
+        "Face 3: no reference faces of Max yet, true to the original 0.90\n"
+        "Face 4: true to the original 0.88"
     )
     assert restoration_warnings(r) == []
     pet = _face(subject="Nobi", identity=None, identity_before=None, faithfulness=None)
     r = _restoration({"faces": [pet]}, None, subject="Nobi")
-    assert restoration_label(r) == "Seed 0 · strength 200 · Nobi · not decided"
+    assert restoration_label(r) == "Variation 1 · Nobi's face model · not decided yet"
 
 
 def test_legacy_restorations_show_their_number_as_faithfulness_not_identity():
@@ -325,17 +331,19 @@ def test_legacy_restorations_show_their_number_as_faithfulness_not_identity():
     r = _restoration(old, [0.93])
     (scores,) = r.face_scores
     assert scores.legacy and scores.identity is None and scores.faithfulness == 0.93
-    assert restoration_label(r) == "Seed 0 · strength 200 · Rose · faithfulness 0.93 · not decided"
+    assert restoration_numbers(r).endswith("\nTrue to the original 0.93")
     assert restoration_warnings(r) == []
-    info = CompareInfo(adapter="Rose", scores=tuple(r.face_scores))
-    assert info.line() == "adapter: Rose · faithfulness 0.93"
+    info = CompareInfo(adapter="Rose's face model", scores=tuple(r.face_scores))
+    assert info.line() == "Faces redrawn with Rose's face model · true to the original 0.93"
     # older still: no faces list at all, two faces
     r = _restoration({}, [0.4, 0.9])
-    assert "face 1: faithfulness 0.40 · face 2: faithfulness 0.90" in restoration_label(r)
-    assert "looks like" not in restoration_label(r) and restoration_warnings(r) == []
+    numbers = restoration_numbers(r)
+    assert "Face 1: true to the original 0.40\nFace 2: true to the original 0.90" in numbers
+    assert "looks like" not in numbers.lower() and restoration_warnings(r) == []
     # a repaired-only photo says nothing about faces
     r = _restoration({"restore_faces": False, "faces": []}, None)
-    assert restoration_label(r) == "Repaired photo · not decided"
+    assert restoration_label(r) == "Repaired only · not decided yet"
+    assert restoration_numbers(r) == ""
 
 
 def test_the_details_list_marks_a_restore_that_lost_the_likeness(qtbot, tmp_path, chelsea):
@@ -360,7 +368,11 @@ def test_the_details_list_marks_a_restore_that_lost_the_likeness(qtbot, tmp_path
             panel.restorations.item(i).text(): panel.restorations.item(i)
             for i in range(panel.restorations.count())
         }
-        (lost,) = [item for text, item in items.items() if "Rose 0.42" in text]
-        (fine,) = [item for text, item in items.items() if "Rose 0.80" in text]
-        assert not lost.icon().isNull() and "looks less like Rose" in lost.toolTip()
-        assert fine.icon().isNull() and fine.toolTip() == ""
+        # the numbers are in each line's tooltip, with the warning first where there is one
+        tips = {item.toolTip(): item for item in items.values()}
+        (lost,) = [item for tip, item in tips.items() if "Rose 0.42" in tip]
+        (fine,) = [item for tip, item in tips.items() if "Rose 0.80" in tip]
+        assert not lost.icon().isNull() and lost.toolTip().startswith(
+            "The restored face looks less"
+        )
+        assert fine.icon().isNull() and "looks less like" not in fine.toolTip()

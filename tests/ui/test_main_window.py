@@ -90,11 +90,13 @@ def test_subjects_and_tagging_by_context_menu_and_drag(qtbot, make_window, photo
     window.sidebar.select_view(View("all"))
     window.views.select_rows([0, 2])
     ids = window.views.selected_photo_ids()
+    # looking for a face on the face-less coffee takes seconds: test_family_words has it
+    window.tagging.check_reference_faces = lambda ids, subject: None
     menu = window.tagging.build_grid_menu()
     menu_action(menu, "Tag as reference of…", "Rose").trigger()
     assert [p.id for p in window.library.list_photos(subject="Rose", role="reference")] == ids
     label = window.sidebar.item_for(View("subject", "Rose")).text(0)
-    assert label == "Rose (2) · none"
+    assert label == "Rose (2)\nnot trained yet"
 
     # drag one photo from the grid onto the cat in the sidebar
     window.tagging.choose_role = lambda subject: "restore"
@@ -148,6 +150,7 @@ def test_faces_found_after_import_are_suggested_and_confirmed_with_one_click(
     window.sidebar.select_view(View("unsorted"))
     window.views.select_rows([0])
     assert window.details.photo_id == photo.id
+    window.choose = lambda title, question, choices: 1  # "It needs restoring"
     button = window.details.findChild(QPushButton, f"confirmFace{faces[0].id}")
     qtbot.mouseClick(button, Qt.LeftButton)
     assert lib.list_faces(photo_id=photo.id)[0].confirmed_subject == "Rose"
@@ -168,6 +171,7 @@ def test_unknown_face_can_be_named_from_the_details_panel(qtbot, make_window, ph
     face = lib.replace_faces(pid, [FaceData(box=(170, 60, 110, 110))])[0]
     window.sidebar.select_view(View("all"))
     window.views.select_rows([0])
+    window.choose = lambda title, question, choices: 1  # "It needs restoring"
     combo = window.details.faces_box.findChild(QComboBox)
     combo.setCurrentIndex(combo.findText("Rose"))
     combo.activated.emit(combo.currentIndex())

@@ -279,7 +279,7 @@ def test_repair_summary_words():
     }
     assert repair_summary(settings) == (
         "Damage from your painted map, filled (lama) · Grain reduced (scunet) · Enlarged 2× · "
-        "Colour corrected · Faces: Grandma (adapter)"
+        "Colour corrected · Faces: Grandma's face model"
     )
     assert repair_summary({"strength": 200}) == ""  # made before the repair existed
 

@@ -44,16 +44,16 @@ def test_training_reports_progress_and_completion(qtbot, make_window, reference_
         lambda j, p: labels.append(window.sidebar.item_for(View("subject", "Rose")).text(0))
     )
     job_id = window.subjects.start_training("Rose", TINY_TRAIN)
-    assert labels[-1] == "Rose (5) · training"  # while it runs
+    assert labels[-1] == "Rose (5)\ntraining…"  # while it runs
     steps = [e[2] for e in events if e[0] == "progress" and e[1] == "train"]
     assert steps == [1, 2, 3, 4]
     assert events[-1] == ("finished", job_id)
     assert window.library.get_subject("Rose").adapter_state == "ready"
     label = window.sidebar.item_for(View("subject", "Rose")).text(0)
-    assert label == "Rose (5) · ready"
+    assert label == "Rose (5)\nready to restore"
     assert window.jobs_panel.history_list.item(0).text() == "Train Rose: finished."
     assert len(window.jobs_panel.curve.points) == 4
-    assert "adapter is ready" in window.last_message.text()
+    assert "Rose's face model is ready" in window.last_message.text()
 
 
 def test_training_with_too_few_photos_says_why(qtbot, make_window, reference_files):
@@ -86,7 +86,7 @@ def test_cancel_a_training_and_see_the_state(qtbot, make_window, reference_files
         "the beginning next time."
     )
     assert window.library.latest_adapter("Rose").status == "cancelled"
-    assert window.sidebar.item_for(View("subject", "Rose")).text(0) == "Rose (5) · none"
+    assert window.sidebar.item_for(View("subject", "Rose")).text(0) == "Rose (5)\nnot trained yet"
 
 
 def test_a_cancel_after_a_checkpoint_says_where_training_resumes(
@@ -118,7 +118,8 @@ def test_quitting_names_the_jobs_that_would_not_run(qtbot, make_window, referenc
     window.subjects.start_training("Rose", TINY_TRAIN)
     window.jobs.submit(Job("Restore scan.jpg", lambda **_: None, kind="restore"))
     question = window.jobs.quit_question()
-    assert "Train Rose (waiting): will not run." in question
+    # a training is offered again next time; a job nobody can ask for again will not run
+    assert "Train Rose (waiting): Gen2Res offers it again when it next starts." in question
     assert "Restore scan.jpg (waiting): will not run." in question
     answers = []
     window.ask = lambda title, q: answers.append(q) or False
@@ -191,9 +192,11 @@ def test_restore_a_photo_then_compare_keep_and_vary(
     compare = window.windows.compare_windows[-1]
     assert isinstance(compare, CompareWindow)
     info = compare.info_label.text()
-    assert "Strength 200" in info and "seed 0" in info and "adapter: Rose (4 steps)" in info
+    assert "strength 200" in info and "variation 1" in info
+    assert "Faces redrawn with Rose's face model (4 training steps)" in info
     # scored against Rose's reference faces, and against the face it came from
-    assert "looks like Rose" in info and "(damaged 0." in info and "faithfulness 0." in info
+    assert "looks like Rose" in info and "(damaged photo 0." in info
+    assert "true to the original 0." in info
     assert compare.before.size() == compare.after.size()
     compare.choose_export_path = lambda sbs: tmp_path / ("sbs.png" if sbs else "full.png")
     assert compare.export(side_by_side=False) == tmp_path / "full.png"

@@ -15,6 +15,7 @@ from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.library.models import ImportSummary
 from gen2res_desktop.ui.controllers.base import Controller, plural
 from gen2res_desktop.ui.dialogs import ImportSummaryDialog
+from gen2res_desktop.ui.settings import last_folder, remember_folder
 from gen2res_desktop.ui.workers import Job
 
 log = logging.getLogger(__name__)
@@ -53,17 +54,23 @@ class ImportController(Controller):
 
     # ---------------------------------------------------------------- dialogs
     def choose_import_files(self) -> list[Path]:
-        """Ask for photo files; tests replace this method."""
+        """Ask for photo files, where the last import was; tests replace this method."""
         files, _ = QFileDialog.getOpenFileNames(
-            self.window, "Import photos", str(Path.home()), IMAGE_FILTER
+            self.window, "Import photos", last_folder("import"), IMAGE_FILTER
         )
+        if files:
+            remember_folder("import", files[0])
         return [Path(f) for f in files]
 
     def choose_import_folder(self) -> Path | None:
         folder = QFileDialog.getExistingDirectory(
-            self.window, "Import a folder of photos", str(Path.home())
+            self.window, "Import a folder of photos", last_folder("import-folder")
         )
-        return Path(folder) if folder else None
+        if not folder:
+            return None
+        # the next folder of a shoebox is usually a sibling of this one
+        remember_folder("import-folder", Path(folder).parent)
+        return Path(folder)
 
     def import_dialog_files(self) -> None:
         paths = self.choose_import_files()
@@ -164,8 +171,11 @@ class ImportController(Controller):
         self.last_summary = dialog
 
     # ---------------------------------------------------------------- faces
-    def find_faces(self, photo_ids: Sequence[int]) -> int:
-        """Detect faces and suggest whose they are, in the background."""
+    def find_faces(
+        self, photo_ids: Sequence[int], *, then: Callable[[], None] | None = None
+    ) -> int:
+        """Detect faces and suggest whose they are, in the background; ``then`` runs after
+        a search that finished."""
         from gen2res_desktop.ui.services import find_faces
 
         ids = list(photo_ids)
@@ -185,6 +195,8 @@ class ImportController(Controller):
                     text += f" {plural(len(scan.failed), 'photo')} could not be read; see the log."
                 self.status(text, 10_000)
             self.window.faces_changed()
+            if then is not None and scan is not None and not finished.error:
+                then()
 
         return self.run_io(job, progress, done)
 

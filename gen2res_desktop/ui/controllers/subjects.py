@@ -1,4 +1,5 @@
-"""Subjects in the sidebar: create, rename, remove, and train their adapters."""
+"""Subjects in the sidebar: create, rename, remove, and train their face models (the
+LoRA adapters the library keeps; the user reads "Eileen's face model")."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from gen2res_desktop.library.training import (
     train_subject,
     unfinished_trainings,
 )
-from gen2res_desktop.ui.controllers.base import Controller
+from gen2res_desktop.ui.controllers.base import Controller, plural
 from gen2res_desktop.ui.dialogs import SubjectDialog
 from gen2res_desktop.ui.sidebar import ALL, View
+from gen2res_desktop.ui.words import face_model
 from gen2res_desktop.ui.workers import Job
 
 NOT_MEASURED = "How long it takes shows once this computer's speed has been measured."
@@ -35,7 +37,7 @@ class SubjectsController(Controller):
             "Train",
             self.train_dialog,
             "Ctrl+Shift+T",
-            "Teach the subject's adapter from its reference photos",
+            "Teach the subject's face model from its good (reference) photos",
         )
 
     def selected_subject(self) -> Subject | None:
@@ -68,11 +70,8 @@ class SubjectsController(Controller):
             self.rename_subject(subject.name, new.strip())
 
     def rename_subject(self, old: str, new: str) -> Subject | None:
-        subject = self.guard("Cannot rename", lambda: self.library.rename_subject(old, new))
-        if subject is not None:
-            self.window.views.refresh_subjects()
-            self.window.sidebar.select_view(View("subject", subject.name))
-        return subject
+        """Rename (Edit → Undo gives the old name back)."""
+        return self.window.tagging.rename_subject(old, new)
 
     def remove_subject_dialog(self) -> None:
         subject = self.selected_subject()
@@ -82,7 +81,7 @@ class SubjectsController(Controller):
         if self.window.ask(
             "Remove subject",
             f"Remove '{subject.name}'? Its photos and restorations stay in the library; its "
-            "tags and trained adapter are deleted.",
+            f"tags and {face_model(subject.name)} are deleted.",
         ):
             self.remove_subject(subject.name)
 
@@ -131,8 +130,10 @@ class SubjectsController(Controller):
         steps, ok = QInputDialog.getInt(
             self.window,
             f"Train {subject.name}",
-            f"Training steps for {subject.name} ({subject.reference_count} reference "
-            f"photos).\n{self.training_estimate_text(default)}",
+            f"Training steps for {face_model(subject.name)} "
+            f"({plural(subject.reference_count, 'good photo')} to learn from). More steps "
+            "learn the face better and take longer."
+            f"\n{self.training_estimate_text(default)}",
             default,
             1,
             100_000,
@@ -174,7 +175,7 @@ class SubjectsController(Controller):
         return None
 
     def start_training(self, subject: str, options) -> int | None:
-        """Queue the training of ``subject``'s adapter (``options``: core TrainOptions)."""
+        """Queue the training of ``subject``'s face model (``options``: core TrainOptions)."""
         from gen2res_desktop.library.speed import training_estimate
 
         if self.training_job(subject) is not None:
@@ -197,7 +198,8 @@ class SubjectsController(Controller):
     def _trained(self, subject: str, record: object) -> None:
         if isinstance(record, AdapterRecord):
             self.window.notify(
-                "Training finished", f"{subject}'s adapter is ready ({record.steps_done} steps)."
+                "Training finished",
+                f"{face_model(subject)} is ready ({record.steps_done} training steps).",
             )
 
     # ---------------------------------------------------------------- across restarts
@@ -213,9 +215,11 @@ class SubjectsController(Controller):
 
     def offer_resume(self) -> list[int]:
         """Offer to go on with the trainings the last quit (or a crash) cut short."""
+        found = self.guard("Training", lambda: unfinished_trainings(self.library)) or []
+        if not found:
+            return []  # before the engine's import: it costs seconds and a gigabyte at start
         from gen2res_desktop.core.training import TrainOptions
 
-        found = self.guard("Training", lambda: unfinished_trainings(self.library)) or []
         known = {f.name for f in dataclasses.fields(TrainOptions)}
         ids = []
         for t in found:

@@ -1,22 +1,33 @@
 """Tagging photos to subjects and saying whose a face is, undoably, and crop boxes.
 
-Confirming a face tags its photo to the subject ("to restore" unless it already is a
-reference), as a face in digiKam or Immich puts the photo in that person's album. Every
-tag change goes on one undo stack (Edit → Undo).
+Confirming a face puts its photo in the subject's album, as a face in digiKam or Immich
+puts the photo in that person's album: as a reference (a good photo the face model learns
+from) or to restore. Nothing in the library judges a photo's quality, so the user says
+which, once, and the answer is remembered (Photos → When I confirm a face); a photo with a
+painted damage map needs restoring whatever the answer. Every tag change and subject
+rename goes on one undo stack (Edit → Undo).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QImage, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QDialog, QMenu
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.library.models import Subject
 from gen2res_desktop.library.store import Library
 from gen2res_desktop.ui.controllers.base import Controller, plural, read_qimage
 from gen2res_desktop.ui.crop_dialog import CropDialog
-from gen2res_desktop.ui.settings import load_crop, save_crop
+from gen2res_desktop.ui.settings import (
+    confirmed_face_role,
+    load_crop,
+    save_crop,
+    set_confirmed_face_role,
+)
+from gen2res_desktop.ui.sidebar import View
+from gen2res_desktop.ui.words import face_model
 
 ROLE_TITLES = {"reference": "Tag as reference of", "restore": "Tag to restore for"}
 
@@ -100,6 +111,58 @@ class LibraryEdit(QUndoCommand):
             self._failed(f"{e.strerror or e}")
 
 
+class RenameEdit(QUndoCommand):
+    """A subject's new name; undo gives the old one back (tags, faces and the face model
+    follow the subject, whose id does not change)."""
+
+    def __init__(
+        self,
+        lib: Library,
+        old: str,
+        new: str,
+        after: Callable[[str, str], None],
+        failed: Callable[[str], None],
+    ) -> None:
+        super().__init__(f"Rename {old} to {new}")
+        self.lib, self.old, self.new = lib, old, new
+        self._after, self._failed = after, failed
+        self._done = False
+
+    def do(self) -> Subject:
+        subject = self.lib.rename_subject(self.old, self.new)
+        self.new = subject.name  # as the library stored it
+        self._done = True
+        return subject
+
+    def redo(self) -> None:
+        if self._done:  # the push after do(): already renamed
+            self._done = False
+            return
+        self._rename(self.old, self.new)
+
+    def undo(self) -> None:
+        self._rename(self.new, self.old)
+
+    def _rename(self, frm: str, to: str) -> None:
+        try:
+            self.lib.rename_subject(frm, to)
+        except Gen2ResError as e:
+            self._failed(str(e))
+            return
+        except OSError as e:
+            self._failed(f"{e.strerror or e}")
+            return
+        self._after(frm, to)
+
+
+# what a confirmed face does to its photo, as Photos → When I confirm a face offers it
+CONFIRM_CHOICES = (
+    (None, "Ask me"),
+    ("reference", "Tag the photo as a good photo (reference)"),
+    ("restore", "Tag the photo to restore"),
+)
+
+
 class TaggingController(Controller):
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -119,6 +182,23 @@ class TaggingController(Controller):
             None,
             "Draw the square to restore: a pet's head, or a face that was not found",
         )
+        self.confirm_menu = self._build_confirm_menu()
+
+    def _build_confirm_menu(self) -> QMenu:
+        """Photos → When I confirm a face: the remembered answer, shown and changeable."""
+        menu = QMenu("When I confirm a face", self.window)
+        group = QActionGroup(menu)
+        self.confirm_actions: dict[str | None, QAction] = {}
+        for role, text in CONFIRM_CHOICES:
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, r=role: set_confirmed_face_role(r))
+            self.confirm_actions[role] = action
+        menu.aboutToShow.connect(
+            lambda: self.confirm_actions[confirmed_face_role()].setChecked(True)
+        )
+        return menu
 
     # ---------------------------------------------------------------- changes
     def _edit(
@@ -159,7 +239,50 @@ class TaggingController(Controller):
         )
         if done:
             self.status(f"{tagged_words(len(ids), subject, role)} Edit → Undo takes it back.")
+            if role == "reference":
+                self.check_reference_faces(ids, subject)
         return done
+
+    def check_reference_faces(self, ids: Sequence[int], subject: str) -> int | None:
+        """A person's reference photo teaches the face model only through a face on it:
+        look for faces where none are known yet, and say which photos show none (a cat
+        tagged as Grandma's reference would otherwise be taken without a word)."""
+        who = self.window.sidebar.subject(subject)
+        if who is None or who.kind != "person":
+            return None
+        unknown = [pid for pid in ids if not self.library.list_faces(photo_id=pid)]
+        if not unknown:
+            return None
+        return self.window.imports.find_faces(
+            unknown, then=lambda: self._warn_faceless(unknown, subject)
+        )
+
+    def _warn_faceless(self, ids: Sequence[int], subject: str) -> None:
+        lib = self.library
+
+        def faceless() -> list[str]:
+            names = []
+            for pid in ids:
+                still = any(
+                    lk.subject == subject and lk.role == "reference"
+                    for lk in lib.photo_subjects(pid)
+                )
+                if still and not lib.list_faces(photo_id=pid):
+                    names.append(lib.get_photo(pid).original_name)
+            return names
+
+        names = self.guard("Reference photos", faceless)
+        if not names:
+            return
+        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        self.window.notify(
+            "No face found",
+            f"No human face was found on {listed}. {face_model(subject)} learns only from "
+            f"faces, so {'this photo teaches' if len(names) == 1 else 'these photos teach'} "
+            f"it nothing. If {'it is' if len(names) == 1 else 'they are'} not of {subject} "
+            "(a pet, say), Edit → Undo takes the tag back; if the face is there but small or "
+            "turned away, tag clearer photos of them as references.",
+        )
 
     def tag_selected(self, subject: str, role: str) -> bool:
         return self.tag_photos(self.window.views.selected_photo_ids(), subject, role)
@@ -189,17 +312,79 @@ class TaggingController(Controller):
                 faces=[face_id],
             )
         pid = face.photo_id
+        role = self.guard("Cannot confirm the face", lambda: self.confirm_role(subject, pid))
+        if role is None:
+            return False
 
         def apply() -> None:
             self.library.confirm_face(face_id, subject)
-            roles = {lk.role for lk in self.library.photo_subjects(pid) if lk.subject == subject}
-            if "reference" not in roles:
-                self.library.tag([pid], subject, "restore")
+            if role != "kept":
+                self.library.tag([pid], subject, role)
 
         done = self._edit(f"This is {subject}", subject, [pid], apply, faces=[face_id])
         if done:
-            self.status(f"Added to {subject}'s album. Edit → Undo takes it back.")
+            how = {
+                "reference": f" as a good photo: {face_model(subject)} learns from it",
+                "restore": ", to restore",
+            }.get(role, "")
+            self.status(f"Added to {subject}'s album{how}. Edit → Undo takes it back.")
         return done
+
+    def confirm_role(self, subject: str, photo_id: int) -> str | None:
+        """The role a confirmed face's photo gets: "kept" when the photo is in the album
+        already, "restore" when the user painted its damage, else what the user answered
+        (asked once, then remembered); None when the user cancelled."""
+        lib = self.library
+        if any(lk.subject == subject for lk in lib.photo_subjects(photo_id)):
+            return "kept"
+        try:
+            painted = lib.photo_damage_map(photo_id) is not None
+        except Gen2ResError:
+            painted = False  # an unreadable map is `library check`'s to report, not ours
+        if painted:
+            return "restore"
+        remembered = confirmed_face_role()
+        if remembered is not None:
+            return remembered
+        answer = self.window.choose(
+            f"Add to {subject}'s album",
+            f"Is this a good photo of {subject}, or does it need restoring?\n\nGood photos "
+            f"are references: {face_model(subject)} learns from them what {subject} looks "
+            "like. Photos that need restoring are the ones it repairs.\n\nYour answer is "
+            "used for the next faces you confirm too; change it in Photos → When I confirm "
+            "a face, and a single photo's role with Photos → Tag selected….",
+            [f"A good photo of {subject}", "It needs restoring"],
+        )
+        if answer is None:
+            return None
+        role = ("reference", "restore")[answer]
+        set_confirmed_face_role(role)
+        return role
+
+    # ---------------------------------------------------------------- renaming
+    def rename_subject(self, old: str, new: str) -> Subject | None:
+        """Rename a subject as an undoable edit; its album follows it in the sidebar."""
+
+        def failed(message: str) -> None:
+            self.window.notify(f"Cannot undo or redo: rename {old}", message, error=True)
+
+        command = RenameEdit(self.library, old, new, self._renamed, failed)
+        subject = self.guard("Cannot rename", command.do)
+        if not isinstance(subject, Subject):
+            return None
+        self.undo_stack.push(command)
+        self._renamed(old, subject.name, follow=True)
+        self.status(f"Renamed {old} to {subject.name}. Edit → Undo takes it back.")
+        return subject
+
+    def _renamed(self, frm: str, to: str, *, follow: bool = False) -> None:
+        views = self.window.views
+        follow = follow or views.current_view() == View("subject", frm)
+        views.refresh_subjects()
+        if follow:
+            self.window.sidebar.select_view(View("subject", to))
+        else:
+            views.refresh()
 
     def _reject(self, face_id: int, subject: str) -> None:
         self.library.confirm_face(face_id, None)

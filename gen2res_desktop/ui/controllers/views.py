@@ -5,12 +5,35 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QKeySequence
 
 from gen2res_desktop.library.models import PhotoLink, Restoration, Subject
 from gen2res_desktop.ui.controllers.base import Controller, plural
+from gen2res_desktop.ui.details import restoration_label, restoration_numbers
 from gen2res_desktop.ui.grid import GridItem
 from gen2res_desktop.ui.sidebar import View
+from gen2res_desktop.ui.words import readable_date, variation
+
+IMPORT_HINT = (
+    "Import your scanned photos: File → Import photos… (Ctrl+O), or drop photos and folders here."
+)
+
+
+def empty_hint(view: View, library_empty: bool) -> str:
+    """What an empty grid says to do next."""
+    if library_empty:
+        return f"No photos yet.\n\n{IMPORT_HINT}"
+    if view.kind == "subject":
+        return (
+            f"No photos of {view.subject} yet.\n\nIn All photos, drag photos onto "
+            f"{view.subject} in the sidebar, or select them and use Photos → Tag selected…"
+        )
+    if view.kind == "unsorted":
+        return "Every photo belongs to someone's album."
+    if view.kind == "restorations":
+        return "No restorations yet.\n\nSelect photos and click Restore."
+    return IMPORT_HINT
 
 
 def photo_badges(links: Sequence[PhotoLink], restored: bool) -> tuple[str, ...]:
@@ -26,7 +49,17 @@ class ViewController(Controller):
     def __init__(self, window) -> None:
         super().__init__(window)
         self._shown: View | None = None
-        self.action_delete = self.action("Delete from library…", self.delete_selected_dialog)
+        self.action_delete = self.action(
+            "Delete from library…",
+            self.delete_selected_dialog,
+            QKeySequence.Delete,
+            "Remove the selected photos and their restorations from the library",
+        )
+        # the Delete key deletes photos only where the photos are: in the grid, not while
+        # the sidebar or the details panel has the keyboard
+        self.action_delete.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+        window.removeAction(self.action_delete)
+        window.grid.addAction(self.action_delete)
 
     # ---------------------------------------------------------------- views
     def current_view(self) -> View:
@@ -47,6 +80,9 @@ class ViewController(Controller):
         scroll = w.grid.verticalScrollBar().value()
         items = self.guard("Cannot show the photos", lambda: self.items_for(view)) or []
         w.model.set_items(items)
+        if not items:
+            empty = self.guard("", lambda: not self.library.list_photos())
+            w.grid.set_empty_text(empty_hint(view, bool(empty)))
         sm = w.grid.selectionModel()
         for row, item in enumerate(items):
             if item.key in selected and not sm.isSelected(w.model.index(row)):
@@ -85,7 +121,7 @@ class ViewController(Controller):
                     photo_id=p.id,
                     title=p.original_name,
                     tooltip=f"{p.original_name}\n{p.width} × {p.height}"
-                    + (f"\ntaken {p.taken}" if p.taken else "")
+                    + (f"\ntaken {readable_date(p.taken)}" if p.taken else "")
                     + (f"\n{roles}" if roles else ""),
                     source=functools.partial(lib.thumbnail_path, p.id),
                     badges=photo_badges(mine, p.id in restored),
@@ -153,11 +189,12 @@ class ViewController(Controller):
 
 def restoration_item(r: Restoration, photo_name: str) -> GridItem:
     state = {True: "kept", False: "discarded", None: ""}[r.kept]
-    title = f"{photo_name} · seed {r.seed}" + (f" · {state}" if state else "")
+    title = f"{photo_name} · {variation(r.seed)}" + (f" · {state}" if state else "")
+    details = "\n".join(filter(None, (restoration_label(r), restoration_numbers(r))))
     return GridItem(
         photo_id=r.photo_id,
         title=title,
-        tooltip=f"Restoration of {photo_name}\nseed {r.seed}, {r.settings}",
+        tooltip=f"Restoration of {photo_name}\n{details}",
         restoration_id=r.id,
         source=r.path,
     )

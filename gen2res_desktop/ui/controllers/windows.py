@@ -18,6 +18,7 @@ from gen2res_desktop.ui.damage_editor import DamageMapEditor, mask_to_overlay
 from gen2res_desktop.ui.dialogs import AboutDialog, SettingsDialog, WelcomeDialog
 from gen2res_desktop.ui.models_dialog import ModelsDialog
 from gen2res_desktop.ui.restore_options import RestoreOptionsDialog
+from gen2res_desktop.ui.words import face_model
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,13 @@ class WindowsController(Controller):
         photo = lib.get_photo(r.photo_id)
         before = read_qimage(lib.photo_path(photo))
         after = read_qimage(r.path)
-        adapter = None
+        adapter = None  # the face model, in the user's words
         if r.adapter_id is not None:
             try:
                 record = lib.get_adapter(r.adapter_id)
-                adapter = f"{record.subject} ({record.steps_done} steps)"
+                adapter = f"{face_model(record.subject)} ({record.steps_done} training steps)"
             except Gen2ResError:
-                adapter = r.subject or "removed"
+                adapter = f"{face_model(r.subject)} (since removed)"
         info = CompareInfo(
             title=photo.original_name,
             strength=r.settings.get("strength"),
