@@ -62,3 +62,14 @@ def test_fur_and_grass_are_not_crack_networks() -> None:
         sigma = damage._noise_sigma(g)
         nets = crack_network.find_crack_networks(g, closed - g, False, sigma, 1.0, 1.0)
         assert nets.mean() < 0.005, nets.mean()
+
+
+def test_a_bright_crack_network_where_the_paper_shows_is_found(photo: np.ndarray) -> None:
+    net = _craquelure(photo.shape[:2], 160, seed=4)
+    net = cv2.dilate(net.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool)
+    aged = photo.astype(np.float32)
+    aged[net] = aged[net] * 0.4 + 0.6 * 235  # the emulsion split: paper shows through
+    aged = cv2.GaussianBlur(np.clip(aged, 0, 255).astype(np.uint8), (0, 0), 0.5)
+    found = detect_damage(aged) > 0
+    visible = net & (cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY) < 180)
+    assert (found & visible).sum() / visible.sum() > 0.45
