@@ -208,3 +208,53 @@ def test_names_too_long_or_numbers_out_of_range(capsys, user, text):
         code, err = run(capsys, argv)
         assert code in (1, 2), (argv, code, err)
         assert "Traceback" not in err and err.strip(), (argv, err)
+
+
+def _special(path: Path, kind: str) -> None:
+    """Make ``path`` something that is not a regular file (issue 24, item 2)."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "link to a fifo":
+        os.mkfifo(path.with_name(path.name + ".fifo"))
+        path.symlink_to(path.with_name(path.name + ".fifo"))
+    elif kind == "link to a folder":
+        path.with_name(path.name + ".d").mkdir()
+        path.symlink_to(path.with_name(path.name + ".d"))
+    elif kind == "link to /dev/null":
+        path.symlink_to("/dev/null")
+
+
+def _kind_of(path: Path) -> tuple[bool, int]:
+    import stat
+
+    return path.is_symlink(), stat.S_IFMT(os.stat(path).st_mode)
+
+
+@SETTINGS
+@given(
+    kind=st.sampled_from(
+        ["fifo", "folder", "link to a fifo", "link to a folder", "link to /dev/null"]
+    ),
+    name=st.sampled_from(["out.png", "out.jpg", "pipe", "weird name.png"]),
+    command=st.sampled_from(["damage", "restore"]),
+)
+def test_outputs_that_are_not_files_are_never_replaced(capsys, user, kind, name, command):
+    """Whatever special thing the output path names, --overwrite or not, it is refused in
+    one line before any work, and it is still the same kind of thing afterwards."""
+    photo = user / "scan.png"
+    photo.write_bytes(tiny_png())
+    out = user / f"{kind.replace(' ', '_').replace('/', '_')}-{name}"
+    if not os.path.lexists(out):
+        _special(out, kind)
+    before = _kind_of(out)
+    argv = {
+        "damage": ["damage", photo, "--out", out],
+        "restore": ["restore", photo, "--faces", "off", "--out", out],
+    }[command]
+    for extra in ([], ["--overwrite"]):
+        code, err = run(capsys, [*argv, *extra])
+        assert code in (1, 2) and "Traceback" not in err, (argv, code, err)
+        assert len(err.strip().splitlines()) == 1, err
+    assert _kind_of(out) == before
