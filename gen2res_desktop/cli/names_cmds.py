@@ -64,7 +64,7 @@ def cmd_subjects_from_names(args: argparse.Namespace) -> int:
         if not suggestions:
             print("No names in the photo files wait to become subjects.")
         for s in suggestions:
-            print(f"{s.text()}  ({', '.join(s.sources)})")
+            print(f"{shown(s.text())}  ({shown(', '.join(s.sources))})")
         if suggestions:
             print("Make one with: gen2res subjects from-names NAME  (or --all)")
         return 0
@@ -72,7 +72,7 @@ def cmd_subjects_from_names(args: argparse.Namespace) -> int:
         if args.dismiss:
             for name in args.names:
                 name_suggestions.dismiss_name(lib, name)
-            print(f"No longer suggested: {', '.join(args.names)}.")
+            print(f"No longer suggested: {shown(', '.join(args.names))}.")
             return 0
         names = list(args.names)
         if args.all:
@@ -93,7 +93,7 @@ def cmd_subjects_from_names(args: argparse.Namespace) -> int:
     for r in results:
         found = f"; faces looked for in {r.detected}" if r.detected else ""
         print(
-            f"{r.subject}: named in {len(r.photos)} photo(s), {r.confirmed} face(s) "
+            f"{shown(r.subject)}: named in {len(r.photos)} photo(s), {r.confirmed} face(s) "
             f"confirmed{found}."
         )
     return 0
@@ -125,11 +125,11 @@ def cmd_faces_names(args: argparse.Namespace) -> int:
         print_json({"source": source, "names": rows, "notes": notes})
         return 0
     if not rows:
-        print(f"{source}: no names in its files.")
+        print(f"{shown(source)}: no names in its files.")
     for r in rows:
         box = "no rectangle" if r["box"] is None else "box {},{} {}x{}".format(*r["box"])
         face = f", face id {r['face_id']}" if r.get("face_id") else ""
-        print(f"{source}: named in the file: {r['name']} ({r['where']}), {box}{face}")
+        print(f"{shown(source)}: named in the file: {shown(r['name'])} ({r['where']}), {box}{face}")
     for note in notes:
         print(f"  skipped: {shown(note)}")
     return 0
