@@ -91,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _priors():
-    # core.priors imports torch; only `list` and `remove` need it here
+    # every gen2res command imports this module; only the prior commands need core.priors
     from gen2res_desktop.core.priors import PriorRegistry
 
     return PriorRegistry(library_home())

@@ -476,8 +476,8 @@ def _about_the_checkpoint(error: Gen2ResError, tmp: str, path: Path) -> Gen2ResE
     """A prior check's refusal of the converted copy, said of the user's checkpoint: the
     temporary folder it names and its advice to import a diffusers prior mean nothing to
     someone importing a ``.pt``."""
-    from gen2res_desktop.core.priors import _IMPORT_ADVICE
+    from gen2res_desktop.core.priors import IMPORT_ADVICE
 
-    detail = error.message.replace(_IMPORT_ADVICE, "").strip()
+    detail = error.message.replace(IMPORT_ADVICE, "").strip()
     detail = re.sub(re.escape(tmp) + r"[^:]*: ", "", detail).rstrip(".")
     return Gen2ResError(f"{path}: the converted model failed Gen2Res's checks: {detail}.")

@@ -1,12 +1,10 @@
 """The damage map editor: the photo with its scratches and dust shown in red, to correct by
 hand before restoring.
 
-The map is painted straight into one ``QImage`` of the photo's size
-(``Format_ARGB32_Premultiplied``: a damaged pixel is semi-transparent red, an undamaged one
-fully transparent), so the overlay needs no second copy to keep in sync, a brush stroke
-repaints only the rectangle it touched, and the map converts to and from numpy without a
-Python loop. Detection runs as a job on a runner (seconds for a big scan), never on the
-GUI thread; painting is paused while it runs.
+The map being edited is a :class:`~gen2res_desktop.ui.damage_map.DamageMap` (painted in
+place, with its undo history) shown in a :class:`~gen2res_desktop.ui.damage_view.DamageView`.
+Detection runs as a job on a runner (seconds for a big scan), never on the GUI thread;
+painting is paused while it runs.
 """
 
 from __future__ import annotations
@@ -14,37 +12,18 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QColor,
-    QImage,
-    QKeyEvent,
-    QKeySequence,
-    QMouseEvent,
-    QPainter,
-    QPen,
-    QPixmap,
-    QWheelEvent,
-)
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
-    QGraphicsEllipseItem,
-    QGraphicsItem,
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QSlider,
-    QStyleOptionGraphicsItem,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -53,225 +32,15 @@ from PySide6.QtWidgets import (
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.library.store import Library
-from gen2res_desktop.ui.workers import BaseRunner, Job
+from gen2res_desktop.ui.damage_map import DamageMap
+from gen2res_desktop.ui.damage_view import DamageView
+from gen2res_desktop.ui.jobs import Job
+from gen2res_desktop.ui.workers import BaseRunner
 
 log = logging.getLogger(__name__)
 
-OVERLAY_COLOR = QColor(255, 0, 0)
-OVERLAY_ALPHA = 120
-UNDO_LEVELS = 20
-ZOOM_STEP = 1.25
-MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 MAX_BRUSH = 400
 BRUSH, ERASER = "brush", "eraser"
-
-
-# -- numpy <-> QImage ------------------------------------------------------------------------
-
-
-def _overlay_pixel(color: QColor = OVERLAY_COLOR, alpha: int = OVERLAY_ALPHA) -> np.uint32:
-    """The premultiplied ARGB32 value QPainter writes for ``color`` at ``alpha``."""
-    one = QImage(1, 1, QImage.Format_ARGB32_Premultiplied)
-    one.fill(QColor(color.red(), color.green(), color.blue(), alpha))
-    return np.uint32(pixels(one)[0, 0])
-
-
-def pixels(image: QImage) -> np.ndarray:
-    """A writable (H, W) uint32 view of a 32-bit ``image``'s pixels (no copy)."""
-    h, w = image.height(), image.width()
-    buffer = np.frombuffer(image.bits(), np.uint32)  # bits() detaches a shared image
-    return buffer.reshape(h, image.bytesPerLine() // 4)[:, :w]
-
-
-def mask_to_overlay(
-    mask: np.ndarray, color: QColor = OVERLAY_COLOR, alpha: int = OVERLAY_ALPHA
-) -> QImage:
-    """``mask`` (H x W, nonzero = damaged) as a transparent image, damage in ``color``."""
-    mask = np.asarray(mask)
-    if mask.ndim == 3:
-        mask = mask.max(axis=2)
-    h, w = mask.shape
-    image = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
-    np.copyto(pixels(image), np.where(mask > 0, _overlay_pixel(color, alpha), np.uint32(0)))
-    return image
-
-
-def overlay_to_mask(image: QImage) -> np.ndarray:
-    """The damage map painted in ``image``: uint8, 255 where anything is painted."""
-    return np.where(pixels(image) != 0, 255, 0).astype(np.uint8)
-
-
-# -- the view -------------------------------------------------------------------------------
-
-
-class _MaskItem(QGraphicsItem):
-    """Draws the map image; only the exposed part, so a stroke repaints only its rectangle."""
-
-    def __init__(self, image: QImage) -> None:
-        super().__init__()
-        self.image = image
-        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption, True)
-
-    def set_image(self, image: QImage) -> None:
-        self.prepareGeometryChange()
-        self.image = image
-        self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
-        return QRectF(0, 0, self.image.width(), self.image.height())
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        rect = option.exposedRect.toAlignedRect().intersected(self.image.rect())
-        if not rect.isEmpty():
-            painter.drawImage(rect, self.image, rect)
-
-
-class DamageView(QGraphicsView):
-    """The photo with the map over it. Left-drag paints with the editor's tool; the wheel
-    zooms around the cursor; middle-drag, or Space held with a left-drag, pans."""
-
-    def __init__(self, editor: DamageMapEditor) -> None:
-        super().__init__()
-        self.editor = editor
-        self.setScene(QGraphicsScene(self))
-        self.photo_item = QGraphicsPixmapItem()
-        self.photo_item.setTransformationMode(Qt.SmoothTransformation)
-        self.mask_item = _MaskItem(QImage(1, 1, QImage.Format_ARGB32_Premultiplied))
-        self.mask_item.setZValue(1)
-        self.cursor_item = QGraphicsEllipseItem()
-        pen = QPen(QColor(255, 255, 255, 220), 1.5)
-        pen.setCosmetic(True)
-        self.cursor_item.setPen(pen)
-        self.cursor_item.setZValue(2)
-        self.cursor_item.setVisible(False)
-        for item in (self.photo_item, self.mask_item, self.cursor_item):
-            self.scene().addItem(item)
-        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
-        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
-        self.setBackgroundBrush(QColor(40, 40, 40))
-        self.setMouseTracking(True)
-        self.setFocusPolicy(Qt.StrongFocus)
-        self.setMinimumSize(480, 360)
-        self._fit = True
-        self._space = False
-        self._pan_from: QPoint | None = None
-        self._painting = False
-
-    def set_photo(self, photo: QImage, mask: QImage) -> None:
-        self.photo_item.setPixmap(QPixmap.fromImage(photo))
-        self.mask_item.set_image(mask)
-        self.scene().setSceneRect(QRectF(0, 0, photo.width(), photo.height()))
-        if self._fit:
-            self.fit()
-
-    # -- zoom -------------------------------------------------------------------------------
-    def zoom_factor(self) -> float:
-        return self.transform().m11()
-
-    def fit(self) -> None:
-        self._fit = True
-        self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
-
-    def actual_size(self) -> None:
-        self._fit = False
-        self.resetTransform()
-
-    def zoom_by(self, factor: float) -> None:
-        new = self.zoom_factor() * factor
-        if MIN_ZOOM <= new <= MAX_ZOOM:
-            self._fit = False
-            self.scale(factor, factor)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
-        steps = event.angleDelta().y() / 120
-        if steps:
-            self.zoom_by(ZOOM_STEP**steps)
-        self._move_cursor(event.position())
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        if self._fit:
-            self.fit()
-
-    # -- mouse ------------------------------------------------------------------------------
-    def _move_cursor(self, pos: QPointF) -> None:
-        centre = self.mapToScene(pos.toPoint())
-        r = self.editor.brush_size() / 2
-        self.cursor_item.setRect(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r))
-        self.cursor_item.setVisible(self._pan_from is None and self.editor.can_paint())
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space):
-            self._pan_from = event.position().toPoint()
-            self.viewport().setCursor(Qt.ClosedHandCursor)
-            self.cursor_item.setVisible(False)
-            return
-        if event.button() == Qt.LeftButton and self.editor.can_paint():
-            self._painting = True
-            self.editor.begin_stroke(self.mapToScene(event.position().toPoint()))
-            return
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        pos = event.position()
-        if self._pan_from is not None:
-            delta = pos.toPoint() - self._pan_from
-            self._pan_from = pos.toPoint()
-            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
-            h.setValue(h.value() - delta.x())
-            v.setValue(v.value() - delta.y())
-            return
-        if self._painting:
-            self.editor.stroke_to(self.mapToScene(pos.toPoint()))
-        self._move_cursor(pos)
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
-            self._pan_from = None
-            self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.CrossCursor)
-            return
-        if self._painting and event.button() == Qt.LeftButton:
-            self._painting = False
-            self.editor.end_stroke()
-
-    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.cursor_item.setVisible(False)
-        super().leaveEvent(event)
-
-    def enterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.viewport().setCursor(Qt.CrossCursor)
-        super().enterEvent(event)
-
-    # -- keys -------------------------------------------------------------------------------
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        if event.key() == Qt.Key_Space:
-            if not event.isAutoRepeat():
-                self._space = True
-                self.viewport().setCursor(Qt.OpenHandCursor)
-            return
-        super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        if event.key() == Qt.Key_Space:
-            if not event.isAutoRepeat():
-                self._space = False
-                self.viewport().setCursor(Qt.CrossCursor)
-            return
-        super().keyReleaseEvent(event)
-
-
-# -- the dialog -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Undo:
-    """The map's pixels in one rectangle before a change, packed one bit a pixel."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-    bits: np.ndarray
 
 
 DetectFn = Callable[..., np.ndarray]  # (sensitivity=, progress=, cancel=) -> uint8 map
@@ -302,15 +71,7 @@ class DamageMapEditor(QDialog):
         self.detect = detect
         self.photo_name = library.get_photo(photo_id).original_name
         self.setWindowTitle(f"Damage map — {self.photo_name}")
-        self.image = QImage(photo.width(), photo.height(), QImage.Format_ARGB32_Premultiplied)
-        self.image.fill(0)
-        self._red = _overlay_pixel()
-        self._total = max(photo.width() * photo.height(), 1)
-        self._coverage = 0.0
-        self._undo: list[_Undo] = []
-        self._stroke_before: QImage | None = None
-        self._stroke_rect = QRect()
-        self._last_point = QPointF()
+        self.damage = DamageMap(photo.width(), photo.height())
         self._job_id: int | None = None
         self._automatic_job = False
         self._closed = False
@@ -320,7 +81,7 @@ class DamageMapEditor(QDialog):
 
         self.view = DamageView(self)
         self._build_controls()
-        self.view.set_photo(photo, self.image)
+        self.view.set_photo(photo, self.damage.image)
         self._connect_runner(True)
         self.resize(1000, 760)
 
@@ -350,7 +111,7 @@ class DamageMapEditor(QDialog):
         tb.addWidget(QLabel(" Brush size "))
         self.size_slider = QSlider(Qt.Horizontal)
         self.size_slider.setRange(1, MAX_BRUSH)
-        w, h = self.image.width(), self.image.height()
+        w, h = self.damage.image.width(), self.damage.image.height()
         self.size_slider.setValue(max(4, min(w, h) // 100))
         self.size_slider.setFixedWidth(140)
         self.size_slider.setToolTip("Brush size in photo pixels; [ and ] make it smaller or larger")
@@ -457,11 +218,11 @@ class DamageMapEditor(QDialog):
     # -- the map ----------------------------------------------------------------------------
     def mask(self) -> np.ndarray:
         """The map as shown: uint8, photo-sized, 255 = damaged."""
-        return overlay_to_mask(self.image)
+        return self.damage.mask()
 
     def coverage(self) -> float:
         """Fraction of the photo marked as damaged."""
-        return self._coverage
+        return self.damage.coverage()
 
     def _load_painted(self) -> np.ndarray | None:
         try:
@@ -472,18 +233,8 @@ class DamageMapEditor(QDialog):
             return None
 
     def _set_mask(self, mask: np.ndarray) -> None:
-        mask = np.asarray(mask)
-        if mask.shape[:2] != (self.image.height(), self.image.width()):
-            raise Gen2ResError(
-                f"The damage map is {mask.shape[1]} x {mask.shape[0]} pixels but the photo is "
-                f"{self.image.width()} x {self.image.height()}."
-            )
-        np.copyto(pixels(self.image), np.where(mask > 0, self._red, np.uint32(0)))
+        self.damage.set_mask(mask)
         self.view.mask_item.update()
-        self._recount()
-
-    def _recount(self) -> None:
-        self._coverage = np.count_nonzero(pixels(self.image)) / self._total
         self._update_status()
 
     def _update_status(self) -> None:
@@ -493,54 +244,40 @@ class DamageMapEditor(QDialog):
             where = "your painted map"
         else:
             where = "found automatically" + (", then edited" if self.dirty else "")
-        text = f"Damage marked: {self._coverage:.2%} of the photo ({where})"
+        text = f"Damage marked: {self.damage.coverage():.2%} of the photo ({where})"
         if self.dirty:
             text += " · not saved yet"
         self.status.setText(text)
 
     def _push_undo(self, rect: QRect, before: QImage | None = None) -> None:
         """Remember ``rect`` of the map as it was (``before``: a copy of the whole map)."""
-        rect = rect.intersected(self.image.rect())
-        if rect.isEmpty():
-            return
-        src = pixels(before if before is not None else self.image)
-        x, y, w, h = rect.x(), rect.y(), rect.width(), rect.height()
-        bits = np.packbits(src[y : y + h, x : x + w] != 0)
-        self._undo.append(_Undo(x, y, w, h, bits))
-        del self._undo[:-UNDO_LEVELS]
-        self.action_undo.setEnabled(True)
+        if self.damage.remember(rect, before):
+            self.action_undo.setEnabled(True)
 
     def _changed(self) -> None:
         self.dirty = True
-        self._recount()
+        self.damage.recount()
+        self._update_status()
 
     def undo(self) -> bool:
-        if not self._undo or self._job_id is not None:
+        if not self.damage.can_undo() or self._job_id is not None:
             return False
-        u = self._undo.pop()
-        region = np.unpackbits(u.bits, count=u.w * u.h).reshape(u.h, u.w).astype(bool)
-        pixels(self.image)[u.y : u.y + u.h, u.x : u.x + u.w] = np.where(
-            region, self._red, np.uint32(0)
-        )
-        self.view.mask_item.update(QRectF(u.x, u.y, u.w, u.h))
-        self.action_undo.setEnabled(bool(self._undo))
+        self.view.mask_item.update(QRectF(self.damage.undo()))
+        self.action_undo.setEnabled(self.damage.can_undo())
         self._changed()
         return True
 
     def clear_all(self) -> None:
-        if self._job_id is not None or not self._coverage:
+        if self._job_id is not None or not self.damage.coverage():
             return
-        self._push_undo(self.image.rect())
-        self.image.fill(0)
+        self._push_undo(self.damage.image.rect())
+        self.damage.clear()
         self.view.mask_item.update()
         self._changed()
 
     # -- painting ---------------------------------------------------------------------------
     def tool(self) -> str:
         return ERASER if self.action_eraser.isChecked() else BRUSH
-
-    def set_tool(self, tool: str) -> None:
-        (self.action_eraser if tool == ERASER else self.action_brush).setChecked(True)
 
     def brush_size(self) -> int:
         return self.size_slider.value()
@@ -555,43 +292,20 @@ class DamageMapEditor(QDialog):
         return self._job_id is None
 
     def begin_stroke(self, point: QPointF) -> None:
-        # the whole map as it was (a memory copy, milliseconds); only the rectangle the
-        # stroke touches is kept for Undo when it ends
-        self._stroke_before = self.image.copy()
-        self._stroke_rect = QRect()
-        self._last_point = point
-        self._paint_segment(point, point)
+        dirty = self.damage.begin_stroke(point, self.brush_size(), self.tool() == ERASER)
+        self.view.mask_item.update(QRectF(dirty))
 
     def stroke_to(self, point: QPointF) -> None:
-        if self._stroke_before is None:
-            return
-        self._paint_segment(self._last_point, point)
-        self._last_point = point
+        dirty = self.damage.stroke_to(point, self.brush_size(), self.tool() == ERASER)
+        if dirty is not None:
+            self.view.mask_item.update(QRectF(dirty))
 
     def end_stroke(self) -> None:
-        before, self._stroke_before = self._stroke_before, None
-        if before is None or self._stroke_rect.isEmpty():
+        stroke = self.damage.end_stroke()
+        if stroke is None:
             return
-        self._push_undo(self._stroke_rect, before)
+        self._push_undo(*stroke)
         self._changed()
-
-    def _paint_segment(self, a: QPointF, b: QPointF) -> None:
-        size = self.brush_size()
-        painter = QPainter(self.image)
-        if self.tool() == ERASER:
-            painter.setCompositionMode(QPainter.CompositionMode_Clear)
-        else:
-            painter.setCompositionMode(QPainter.CompositionMode_Source)
-        # no antialiasing: every pixel is either damaged or not
-        color = QColor(OVERLAY_COLOR)
-        color.setAlpha(OVERLAY_ALPHA)
-        painter.setPen(QPen(color, size, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
-        painter.drawLine(a, b)
-        painter.end()
-        pad = size / 2 + 2
-        dirty = QRectF(a, b).normalized().adjusted(-pad, -pad, pad, pad).toAlignedRect()
-        self._stroke_rect = self._stroke_rect.united(dirty)
-        self.view.mask_item.update(QRectF(dirty))
 
     # -- detection --------------------------------------------------------------------------
     def detect_again(
@@ -626,7 +340,7 @@ class DamageMapEditor(QDialog):
             self.progress.setRange(0, 0)
             self.status.setText("Finding scratches and dust…")
         else:
-            self.action_undo.setEnabled(bool(self._undo))
+            self.action_undo.setEnabled(self.damage.can_undo())
 
     def detecting(self) -> bool:
         return self._job_id is not None
@@ -654,7 +368,7 @@ class DamageMapEditor(QDialog):
             # what a restore would find by itself: nothing to undo, nothing to save
             self._set_mask(result)
             return
-        self._push_undo(self.image.rect())
+        self._push_undo(self.damage.image.rect())
         self._set_mask(result)
         self._changed()
 
@@ -689,7 +403,7 @@ class DamageMapEditor(QDialog):
             return False
         self.source = "automatic"
         self.dirty = False
-        self._undo.clear()
+        self.damage.forget_history()
         self.action_undo.setEnabled(False)
         self.detect_again(self.saved_sensitivity, automatic=True)
         return True

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gen2res_desktop.ui.workers import ThumbnailLoader
+from gen2res_desktop.ui.thumbnails import ThumbnailLoader
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from gen2res_desktop.core.progress import Progress
-from gen2res_desktop.ui.workers import BaseRunner, Job, JobState
+from gen2res_desktop.ui.jobs import Job, JobState
+from gen2res_desktop.ui.workers import BaseRunner
 
 MAX_POINTS = 2000
 # How often the running job's time left is said again between its reports.

@@ -39,12 +39,14 @@ from gen2res_desktop.ui.controllers.windows import WindowsController
 from gen2res_desktop.ui.details import DetailsPanel
 from gen2res_desktop.ui.face_thumbs import FaceThumbnails
 from gen2res_desktop.ui.grid import ICON_SIZE, PhotoGrid, PhotoGridModel
+from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.jobs_panel import JobsPanel
 from gen2res_desktop.ui.name_suggestions import NamesController
 from gen2res_desktop.ui.people import PeopleView
 from gen2res_desktop.ui.settings import AppSettings, qsettings
 from gen2res_desktop.ui.sidebar import ALL, Sidebar, View
-from gen2res_desktop.ui.workers import BaseRunner, Job, JobRunner, ThumbnailLoader
+from gen2res_desktop.ui.thumbnails import ThumbnailLoader
+from gen2res_desktop.ui.workers import BaseRunner, JobRunner
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gen2res_desktop.core.defaults import PRIOR_KINDS
 from gen2res_desktop.core.download import DEFAULT_PRIORS, download_prior
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.priors import PRIOR_KINDS, PriorInfo, PriorRegistry
+from gen2res_desktop.core.priors import PriorInfo, PriorRegistry
 from gen2res_desktop.core.progress import Progress
+from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.photo_models_tab import (  # noqa: F401 - format_bytes re-exported
     MODEL_FILES,
     PhotoModelsTab,
@@ -44,7 +46,7 @@ from gen2res_desktop.ui.photo_models_tab import (  # noqa: F401 - format_bytes r
     remembered,
 )
 from gen2res_desktop.ui.settings import last_folder
-from gen2res_desktop.ui.workers import BaseRunner, Job
+from gen2res_desktop.ui.workers import BaseRunner
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.photo import models as photo_models
 from gen2res_desktop.ui import services
+from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.settings import remember_folder
-from gen2res_desktop.ui.workers import Job
 
 if TYPE_CHECKING:
     from gen2res_desktop.ui.models_dialog import ModelsDialog

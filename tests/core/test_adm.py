@@ -245,12 +245,12 @@ def test_a_damaged_checkpoint_says_so(tmp_path, gen2res_home, how):
 def test_a_refusal_of_the_converted_copy_names_the_checkpoint(tmp_path, gen2res_home, monkeypatch):
     """Whatever the prior's own checks refuse in the converted copy is said of the user's
     file, without the temporary folder or the advice to import a diffusers prior."""
-    from gen2res_desktop.core import priors
+    from gen2res_desktop.core.priors import weights as prior_weights
 
     def refuse(state, weights):
         raise Gen2ResError(f"{weights}: tensor conv_in.weight holds values that are not finite.")
 
-    monkeypatch.setattr(priors, "_check_finite", refuse)
+    monkeypatch.setattr(prior_weights, "_check_finite", refuse)
     path = tmp_path / "ok.pt"
     torch.save(reference_model(CASES[1][1]).state_dict(), path)
     _refused_import(gen2res_home, path, "the converted model failed", "conv_in.weight")

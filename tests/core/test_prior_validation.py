@@ -17,7 +17,7 @@ from tiny_models import make_tiny_unet, save_tiny_prior
 
 from gen2res_desktop.core import priors
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.priors import PriorRegistry, load_prior
+from gen2res_desktop.core.priors import PriorRegistry, install, load_prior
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +261,7 @@ def test_staging_of_a_killed_import_is_never_listed_and_is_cleaned(
     registry = PriorRegistry(gen2res_home)
     dead = _dead_pid()
     kept = {}
-    real_build = priors._build_unet
+    real_build = install.build_unet
 
     def snapshot_then_build(unet_dir):
         staging = unet_dir.parent  # complete, prior.json included: as a kill would leave it
@@ -272,7 +272,7 @@ def test_staging_of_a_killed_import_is_never_listed_and_is_cleaned(
         kept["killed"] = shutil.copytree(staging, tmp_path / name)
         return real_build(unet_dir)
 
-    monkeypatch.setattr(priors, "_build_unet", snapshot_then_build)
+    monkeypatch.setattr(install, "build_unet", snapshot_then_build)
     registry.import_folder(tiny_prior_dir, "tiny", "face")
     monkeypatch.undo()
     killed = kept["killed"].rename(registry.root / kept["killed"].name)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from gen2res_desktop.core.training import TrainOptions
+from gen2res_desktop.ui.jobs import JobState
 from gen2res_desktop.ui.settings import Crop, save_crop
-from gen2res_desktop.ui.workers import JobState
 
 unet_module = pytest.importorskip("guided_diffusion.unet")
 

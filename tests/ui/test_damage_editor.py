@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from gen2res_desktop.ui.damage_editor import mask_to_overlay, overlay_to_mask
+from gen2res_desktop.ui.damage_map import mask_to_overlay, overlay_to_mask
 from gen2res_desktop.ui.services import detect_photo_damage
 from gen2res_desktop.ui.sidebar import View
 from gen2res_desktop.ui.workers import JobRunner

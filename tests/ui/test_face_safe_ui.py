@@ -17,7 +17,7 @@ from gen2res_desktop.library.store import write_damage_map
 from gen2res_desktop.ui import restore_options
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
 from gen2res_desktop.ui.compare_overlays import PROTECTED_LEGEND, protected_polygons
-from gen2res_desktop.ui.damage_editor import mask_to_overlay
+from gen2res_desktop.ui.damage_map import mask_to_overlay
 from gen2res_desktop.ui.restore_options import AUTO_BUILT_IN_NOTE, RestoreOptionsDialog
 
 EYE = [[10, 10], [40, 10], [40, 40], [10, 40]]  # in the damage map's (input's) pixels

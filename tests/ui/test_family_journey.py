@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QDialog
 from gen2res_desktop.core.diffusion import AlbumSettings
 from gen2res_desktop.core.training import TrainOptions
 from gen2res_desktop.library.models import FaceData
+from gen2res_desktop.ui.jobs import JobState
 from gen2res_desktop.ui.settings import AppSettings, Crop, save_crop
 from gen2res_desktop.ui.sidebar import View
-from gen2res_desktop.ui.workers import JobState, SyncJobRunner
+from gen2res_desktop.ui.workers import SyncJobRunner
 
 TINY_TRAIN = TrainOptions(steps=4, batch_size=1, rank=2, alpha=2.0, checkpoint_every=2)
 

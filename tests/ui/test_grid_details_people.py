@@ -39,7 +39,7 @@ from gen2res_desktop.ui.people import (
     PeopleView,
 )
 from gen2res_desktop.ui.sidebar import ALL, PEOPLE, RESTORATIONS, UNSORTED, Sidebar, View
-from gen2res_desktop.ui.workers import ThumbnailLoader
+from gen2res_desktop.ui.thumbnails import ThumbnailLoader
 
 RED, GREEN, BLUE = (220, 30, 30), (30, 170, 60), (30, 60, 220)
 

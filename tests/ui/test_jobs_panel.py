@@ -7,9 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from gen2res_desktop.core.progress import Progress
-from gen2res_desktop.ui import workers
+from gen2res_desktop.ui import jobs
+from gen2res_desktop.ui.jobs import Job, JobState
 from gen2res_desktop.ui.jobs_panel import JobsPanel, LossCurve, outcome_text
-from gen2res_desktop.ui.workers import Job, JobState, SyncJobRunner
+from gen2res_desktop.ui.workers import SyncJobRunner
 
 
 class FakeClock:
@@ -23,7 +24,7 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch):
     fake = FakeClock()
-    monkeypatch.setattr(workers, "clock", fake)
+    monkeypatch.setattr(jobs, "clock", fake)
     return fake
 
 

@@ -10,10 +10,11 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QMenu, QPushButto
 
 from gen2res_desktop.library.models import FaceData
 from gen2res_desktop.ui.grid import PHOTO_IDS_MIME, GridItem, PhotoGrid, PhotoGridModel, encode_ids
+from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.main_window import MainWindow
 from gen2res_desktop.ui.settings import AppSettings
 from gen2res_desktop.ui.sidebar import View
-from gen2res_desktop.ui.workers import Job, ThumbnailLoader
+from gen2res_desktop.ui.thumbnails import ThumbnailLoader
 
 
 def import_files(window, paths):

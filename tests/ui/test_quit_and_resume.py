@@ -13,10 +13,11 @@ from PySide6.QtWidgets import QApplication
 
 from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.library.restore import UNFINISHED_KEY
+from gen2res_desktop.ui.jobs import JobState
 from gen2res_desktop.ui.services import set_restore_faces_option
 from gen2res_desktop.ui.settings import qsettings
 from gen2res_desktop.ui.sidebar import View
-from gen2res_desktop.ui.workers import JobRunner, JobState, SyncJobRunner
+from gen2res_desktop.ui.workers import JobRunner, SyncJobRunner
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
 from gen2res_desktop.ui.controllers.restore import REPAIR_ONLY
-from gen2res_desktop.ui.damage_editor import mask_to_overlay
+from gen2res_desktop.ui.damage_map import mask_to_overlay
 from gen2res_desktop.ui.models_dialog import format_bytes
 from gen2res_desktop.ui.restore_options import RestoreOptionsDialog
 from gen2res_desktop.ui.services import restore_faces_option, set_restore_faces_option

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.ui.controllers.subjects import NOT_MEASURED
+from gen2res_desktop.ui.jobs import Job, JobState
 from gen2res_desktop.ui.settings import AppSettings
 from gen2res_desktop.ui.sidebar import View
-from gen2res_desktop.ui.workers import Job, JobState, SyncJobRunner
+from gen2res_desktop.ui.workers import SyncJobRunner
 
 
 def test_the_status_bar_says_paused_while_a_job_is_paused(qtbot, make_window):

@@ -10,9 +10,10 @@ from PySide6.QtWidgets import QApplication
 from gen2res_desktop.core.download import download_prior
 from gen2res_desktop.core.training import TrainOptions
 from gen2res_desktop.ui.compare import CompareWindow
+from gen2res_desktop.ui.jobs import JobState
 from gen2res_desktop.ui.models_dialog import ModelsDialog
 from gen2res_desktop.ui.sidebar import View
-from gen2res_desktop.ui.workers import JobRunner, JobState, SyncJobRunner
+from gen2res_desktop.ui.workers import JobRunner, SyncJobRunner
 
 TINY_TRAIN = TrainOptions(steps=4, batch_size=1, rank=2, alpha=2.0, checkpoint_every=2)
 
@@ -111,7 +112,8 @@ def test_a_cancel_after_a_checkpoint_says_where_training_resumes(
 
 
 def test_quitting_names_the_jobs_that_would_not_run(qtbot, make_window, reference_files):
-    from gen2res_desktop.ui.workers import Job, SyncJobRunner
+    from gen2res_desktop.ui.jobs import Job
+    from gen2res_desktop.ui.workers import SyncJobRunner
 
     window = make_window(runner=SyncJobRunner(autostart=False))
     setup_rose(window, reference_files)

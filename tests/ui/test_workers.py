@@ -13,14 +13,10 @@ from PySide6.QtWidgets import QApplication
 
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.progress import Progress
+from gen2res_desktop.ui.jobs import Job, JobState
 from gen2res_desktop.ui.jobs_panel import JobsPanel, LossCurve
-from gen2res_desktop.ui.workers import (
-    Job,
-    JobRunner,
-    JobState,
-    SyncJobRunner,
-    ThumbnailLoader,
-)
+from gen2res_desktop.ui.thumbnails import ThumbnailLoader
+from gen2res_desktop.ui.workers import JobRunner, SyncJobRunner
 
 
 def counting(n: int, result: object = "done", loss: bool = False):

@@ -15,8 +15,8 @@ from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.library.models import ImportSummary
 from gen2res_desktop.ui.controllers.base import Controller, plural
 from gen2res_desktop.ui.dialogs import ImportSummaryDialog
+from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.settings import last_folder, remember_folder
-from gen2res_desktop.ui.workers import Job
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from gen2res_desktop.core import defaults
 from gen2res_desktop.core.paths import checkpoint_path
 from gen2res_desktop.core.progress import Progress
 from gen2res_desktop.ui.controllers.base import Controller, plural
+from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.jobs_panel import outcome_text
-from gen2res_desktop.ui.workers import BaseRunner, Job
+from gen2res_desktop.ui.workers import BaseRunner
 
 log = logging.getLogger(__name__)
 

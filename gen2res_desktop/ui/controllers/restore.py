@@ -16,10 +16,10 @@ from gen2res_desktop.core.sampling import RestoreSettings
 from gen2res_desktop.library.models import Restoration, Subject
 from gen2res_desktop.library.restore import photo_plan, restore_request, unfinished_restores
 from gen2res_desktop.ui.controllers.base import Controller, plural
+from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.services import BatchPhoto, BatchResult, restore_faces_option
 from gen2res_desktop.ui.settings import load_crop
 from gen2res_desktop.ui.sidebar import RESTORATIONS
-from gen2res_desktop.ui.workers import Job
 
 SINGLE_PHOTO_WARNING = (
     "{why}, so the faces in {it} would be regenerated in single-photo mode: Gen2Res first "

@@ -18,9 +18,9 @@ from gen2res_desktop.library.training import (
 )
 from gen2res_desktop.ui.controllers.base import Controller, plural
 from gen2res_desktop.ui.dialogs import SubjectDialog
+from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.sidebar import ALL, View
 from gen2res_desktop.ui.words import face_model
-from gen2res_desktop.ui.workers import Job
 
 NOT_MEASURED = "How long it takes shows once this computer's speed has been measured."
 

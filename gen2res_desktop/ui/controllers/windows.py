@@ -14,7 +14,8 @@ from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
 from gen2res_desktop.ui.compare_overlays import protected_polygons
 from gen2res_desktop.ui.controllers.base import Controller, read_qimage
-from gen2res_desktop.ui.damage_editor import DamageMapEditor, mask_to_overlay
+from gen2res_desktop.ui.damage_editor import DamageMapEditor
+from gen2res_desktop.ui.damage_map import mask_to_overlay
 from gen2res_desktop.ui.dialogs import AboutDialog, SettingsDialog, WelcomeDialog
 from gen2res_desktop.ui.models_dialog import ModelsDialog
 from gen2res_desktop.ui.restore_options import RestoreOptionsDialog
