@@ -39,7 +39,8 @@ from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallbac
 from gen2res_desktop.core.sampling import RestoreSettings
 from gen2res_desktop.library.faces import photo_faces, subject_references
 from gen2res_desktop.library.models import AdapterRecord, Face, FaceScores, Restoration, Subject
-from gen2res_desktop.library.store import Library, write_damage_map
+from gen2res_desktop.library.store import Library
+from gen2res_desktop.library.tables.photos import write_damage_map
 
 if TYPE_CHECKING:
     from gen2res_desktop.core.estimates import StageEstimate
