@@ -135,7 +135,7 @@ def cmd_damage(args: argparse.Namespace) -> int:
     target = str(args.input)
     faces = None
     if is_library_id(target):
-        from gen2res_desktop.library.restore import stored_detected_faces
+        from gen2res_desktop.library.faces import stored_detected_faces
         from gen2res_desktop.library.store import Library
 
         with Library.open() as lib:
