@@ -130,12 +130,12 @@ def cmd_damage(args: argparse.Namespace) -> int:
     from gen2res_desktop.core.photo.damage_finding import find_damage
     from gen2res_desktop.core.photo.repair import check_photo
     from gen2res_desktop.core.photo.spandrel_models import PhotoModelCache
-    from gen2res_desktop.library.store import write_damage_map
+    from gen2res_desktop.library.tables.photos import write_damage_map
 
     target = str(args.input)
     faces = None
     if is_library_id(target):
-        from gen2res_desktop.library.restore import stored_detected_faces
+        from gen2res_desktop.library.faces import stored_detected_faces
         from gen2res_desktop.library.store import Library
 
         with Library.open() as lib:
@@ -198,6 +198,6 @@ def _detector_words(method: str) -> str:
 
 
 def read_mask(path: Path):
-    from gen2res_desktop.library.store import read_damage_map
+    from gen2res_desktop.library.tables.photos import read_damage_map
 
     return read_damage_map(path)

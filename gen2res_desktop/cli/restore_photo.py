@@ -74,7 +74,7 @@ def restore_whole_photo(
                 save_image(result.image, args.out, overwrite=args.overwrite)
             used_map = result.repair.damage_map if result.repair is not None else None
             if args.mask_out is not None and used_map is not None:
-                from gen2res_desktop.library.store import write_damage_map
+                from gen2res_desktop.library.tables.photos import write_damage_map
 
                 write_damage_map(used_map, args.mask_out)
     finally:

@@ -35,6 +35,7 @@ from pathlib import Path
 from gen2res_desktop.core.atomic import TEMP_PREFIX, atomic_path
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.library import locks
+from gen2res_desktop.library.schema import SCHEMA_VERSION
 
 DB_NAME = "library.sqlite3"
 FOLDER = "backups"
@@ -201,8 +202,6 @@ def newest_hint(home: Path) -> str:
 
 def check_backup(path: Path) -> int:
     """The schema version of a backup that reads back whole; Gen2ResError if it does not."""
-    from gen2res_desktop.library.schema import SCHEMA_VERSION
-
     conn = None
     try:
         conn = _read_connect(path)

@@ -10,11 +10,23 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from gen2res_desktop.core.faces import DEFAULT_MAX_SIDE, detect_faces, suggest_subject
+from gen2res_desktop.core.faces import (
+    DEFAULT_MAX_SIDE,
+    DetectedFace,
+    detect_faces,
+    suggest_subject,
+)
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.library import named_faces
 from gen2res_desktop.library.models import Face, FaceData
 from gen2res_desktop.library.store import Library
+
+
+def stored_detected_faces(faces: list[Face]) -> list[DetectedFace]:
+    """The library's stored faces as the detector gives them (box, landmarks, descriptor)."""
+    return [
+        DetectedFace(f.box, np.asarray(f.landmarks, dtype=float), 0.0, f.descriptor) for f in faces
+    ]
 
 
 def subject_references(lib: Library) -> dict[str, list[np.ndarray]]:

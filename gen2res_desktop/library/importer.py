@@ -20,29 +20,32 @@ A file name is whatever bytes the file system allows, UTF-8 or not (Python holds
 undecodable ones as surrogate escapes). The file is read under its very name, the summary
 keeps it, and the database keeps its path byte for byte; the name shown everywhere is the
 readable form, each undecodable byte written as ``\\xNN`` (:func:`readable`).
+
+The import works on the album (``library/album.py``): each photo's row, its tag and the
+job's pending mark are written in one transaction of the photos, tags and jobs
+repositories; what a photo is (format, size, EXIF) is ``library/photo_info.py``'s.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import sqlite3
 import stat
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image
 
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.images import IMAGE_SUFFIXES, open_image
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from gen2res_desktop.library.album import Album
 from gen2res_desktop.library.models import ImportedFile, ImportSummary, SkippedFile
 from gen2res_desktop.library.named_faces import ImportNames
-from gen2res_desktop.library.store import Library, _check_role, db_text, now
+from gen2res_desktop.library.photo_info import describe
+from gen2res_desktop.library.tables.subjects import check_role
+from gen2res_desktop.library.values import db_text
 
 _CHUNK = 1 << 20
 # Larger files are skipped unread: no photo comes near this, and it bounds what a file that
@@ -51,25 +54,6 @@ MAX_PHOTO_BYTES = 2 * 1024**3
 _OPEN_FLAGS = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 # Files operating systems drop into photo folders; not worth a line in the summary.
 _SYSTEM_FILES = {"thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"}
-_EXTENSIONS = {
-    "JPEG": ".jpg",
-    "MPO": ".jpg",
-    "PNG": ".png",
-    "TIFF": ".tif",
-    "BMP": ".bmp",
-    "DIB": ".bmp",
-    "WEBP": ".webp",
-    "GIF": ".gif",
-    "HEIF": ".heic",
-    "AVIF": ".avif",
-}
-_TAG_ORIENTATION = 0x0112
-_TAG_MAKE = 0x010F
-_TAG_MODEL = 0x0110
-_TAG_DATETIME = 0x0132
-_TAG_SOFTWARE = 0x0131
-_TAG_EXIF_IFD = 0x8769
-_TAG_DATETIME_ORIGINAL = 0x9003
 
 
 def readable(name: str) -> str:
@@ -91,16 +75,6 @@ def _exact_path(path: Path) -> str | bytes:
 
 class _Skip(Exception):
     """This file cannot be imported; the batch goes on."""
-
-
-@dataclass(frozen=True)
-class _Described:
-    format: str
-    mode: str
-    width: int
-    height: int
-    taken: str | None
-    exif: dict
 
 
 def collect_files(
@@ -268,65 +242,20 @@ def _copy_into(src: Path, dst: Path, cancel: CancelToken | None = None) -> tuple
     return digest.hexdigest(), size
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    text = str(value).replace("\x00", "").strip()
-    return text or None
-
-
-def _iso_date(exif_date: str | None) -> str | None:
-    """'1987:06:05 14:30:00' -> '1987-06-05T14:30:00'; anything else is kept as written."""
-    if not exif_date:
-        return None
-    parts = exif_date.split(" ", 1)
-    if len(parts) == 2 and len(parts[0]) == 10 and parts[0][4] == ":" and parts[0][7] == ":":
-        return parts[0].replace(":", "-") + "T" + parts[1]
-    return exif_date
-
-
-def describe(img: Image.Image) -> _Described:
-    """Format, mode, displayed size and an EXIF summary of a decoded image."""
-    summary: dict[str, object] = {}
-    orientation = 1
-    taken = None
-    try:
-        exif = img.getexif()
-        orientation = int(exif.get(_TAG_ORIENTATION, 1) or 1)
-        sub = exif.get_ifd(_TAG_EXIF_IFD)
-        taken = _iso_date(_text(sub.get(_TAG_DATETIME_ORIGINAL)) or _text(exif.get(_TAG_DATETIME)))
-        for key, tag in (("make", _TAG_MAKE), ("model", _TAG_MODEL), ("software", _TAG_SOFTWARE)):
-            value = _text(exif.get(tag))
-            if value:
-                summary[key] = value[:200]
-    except Exception:  # noqa: BLE001 - a damaged EXIF block loses the summary, not the photo
-        orientation = 1
-    if orientation != 1:
-        summary["orientation"] = orientation
-    if taken:
-        summary["taken"] = taken
-    w, h = img.size
-    if orientation in (5, 6, 7, 8):
-        w, h = h, w
-    return _Described(img.format or "unknown", img.mode, w, h, taken, summary)
-
-
-def _library_error(lib: Library, e: OSError, summary: ImportSummary) -> Gen2ResError:
+def _library_error(home: Path, e: OSError, summary: ImportSummary) -> Gen2ResError:
     kept = len(summary.imported)
     tail = f" The {kept} photos imported before it were kept." if kept else " Nothing was imported."
     if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        head = f"The library disk is full ({lib.home})."
+        head = f"The library disk is full ({home})."
     elif e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        head = f"The library folder {lib.home} is read-only; Gen2Res cannot store photos there."
+        head = f"The library folder {home} is read-only; Gen2Res cannot store photos there."
     else:
-        head = f"Cannot write into the library folder {lib.home} ({e.strerror or e})."
+        head = f"Cannot write into the library folder {home} ({e.strerror or e})."
     return Gen2ResError(head + tail)
 
 
 def _import_one(
-    lib: Library,
+    album: Album,
     src: Path,
     job_id: int,
     subject_id: int | None,
@@ -334,14 +263,14 @@ def _import_one(
     cancel: CancelToken | None = None,
 ) -> tuple[bool, int]:
     """Returns (is_new, photo_id); raises _Skip, Cancelled or (for the library's disk) OSError."""
-    tmp = lib.photos_dir / f".import-{job_id}-{uuid.uuid4().hex}.part"
+    tmp = album.photos_dir / f".import-{job_id}-{uuid.uuid4().hex}.part"
     try:
         digest, size = _copy_into(src, tmp, cancel)
-        existing = lib._photo_id_by_hash(digest)
+        existing = album.photos.id_by_hash(digest)
         if existing is not None:
             if subject_id is not None:
-                with lib._write() as c:
-                    lib._link(c, existing, subject_id, role)
+                with album.db.write() as c:
+                    album.tags.link(c, existing, subject_id, role)
             return False, existing
         try:
             with open_image(tmp) as img:
@@ -354,50 +283,44 @@ def _import_one(
             ) from e
         except Exception as e:  # noqa: BLE001 - whatever a decoder throws, the batch goes on
             raise _Skip(f"the image could not be decoded ({type(e).__name__}: {e})") from e
-        ext = _EXTENSIONS.get(info.format, src.suffix.lower()[:8] or ".img")
-        final = lib.photos_dir / digest[:2] / f"{digest}{ext}"
-        rel = lib.relative(final)
+        ext = info.suffix(src.suffix.lower()[:8] or ".img")
+        final = album.photos_dir / digest[:2] / f"{digest}{ext}"
+        rel = album.db.relative(final)
         final.parent.mkdir(exist_ok=True)
-        lib._set_pending(job_id, rel)
+        album.jobs.set_pending(job_id, rel)
         os.replace(tmp, final)
         try:
-            with lib._write() as c:
-                cur = c.execute(
-                    "INSERT INTO photos (hash, file, original_name, original_path, imported, size, format, "
-                    "width, height, mode, taken, exif) "
-                    "VALUES (?, ?, ?, CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        digest,
-                        rel,
-                        readable(src.name),
-                        _exact_path(src),
-                        now(),
-                        size,
-                        info.format,
-                        info.width,
-                        info.height,
-                        info.mode,
-                        info.taken,
-                        db_text(json.dumps(info.exif, ensure_ascii=False, sort_keys=True)),
-                    ],
+            with album.db.write() as c:
+                photo_id = album.photos.insert(
+                    c,
+                    digest=digest,
+                    file=rel,
+                    original_name=readable(src.name),
+                    original_path=_exact_path(src),
+                    size=size,
+                    format=info.format,
+                    width=info.width,
+                    height=info.height,
+                    mode=info.mode,
+                    taken=info.taken,
+                    exif=info.exif,
                 )
-                photo_id = int(cur.lastrowid)
                 if subject_id is not None:
-                    lib._link(c, photo_id, subject_id, role)
-                c.execute("UPDATE jobs SET pending_file = NULL WHERE id = ?", [job_id])
+                    album.tags.link(c, photo_id, subject_id, role)
+                album.jobs.pending_done(c, job_id)
         except sqlite3.IntegrityError as e:
-            photo_id = lib._photo_id_by_hash(digest)
+            photo_id = album.photos.id_by_hash(digest)
             if photo_id is None:  # the subject was removed meanwhile
                 final.unlink(missing_ok=True)
                 raise Gen2ResError(f"The library changed during the import ({e}).") from e
             # Another process stored the same bytes a moment ago; the file is identical.
             if subject_id is not None:
-                with lib._write() as c:
-                    lib._link(c, photo_id, subject_id, role)
+                with album.db.write() as c:
+                    album.tags.link(c, photo_id, subject_id, role)
             return False, photo_id
         except BaseException:
             # The row never came, so the file must not stay behind as an orphan.
-            if lib._photo_id_by_hash(digest) is None:
+            if album.photos.id_by_hash(digest) is None:
                 final.unlink(missing_ok=True)
             raise
         return True, photo_id
@@ -406,7 +329,7 @@ def _import_one(
 
 
 def import_paths(
-    lib: Library,
+    album: Album,
     paths: Sequence[Path],
     *,
     subject: str | None = None,
@@ -423,44 +346,44 @@ def import_paths(
     cancel = cancel or CancelToken()
     if (subject is None) != (role is None):
         raise Gen2ResError("Give both a subject and a role (reference or restore), or neither.")
-    subject_id = lib.get_subject(subject).id if subject is not None else None
+    subject_id = album.subjects.get(subject).id if subject is not None else None
     if role is not None:
-        _check_role(role)
-    files, missing, ignored = collect_files(paths, lib.home)
+        check_role(role)
+    files, missing, ignored = collect_files(paths, album.home)
     total = len(files) + len(missing)
-    job_id = lib.start_job("import", total=total)
+    job_id = album.jobs.start("import", total=total)
     summary = ImportSummary(job_id=job_id, total=total, skipped=list(missing), ignored=ignored)
-    names = ImportNames(lib, summary)  # people named by other photo managers (issue 25)
+    names = ImportNames(album, summary)  # people named by other photo managers (issue 25)
     try:
         for i, src in enumerate(files):
             cancel.check()
             try:
-                is_new, photo_id = _import_one(lib, src, job_id, subject_id, role, cancel)
+                is_new, photo_id = _import_one(album, src, job_id, subject_id, role, cancel)
             except _Skip as e:
                 summary.skipped.append(SkippedFile(src, str(e)))
             except OSError as e:
-                raise _library_error(lib, e, summary) from e
+                raise _library_error(album.home, e, summary) from e
             else:
                 (summary.imported if is_new else summary.duplicates).append(
                     ImportedFile(src, photo_id)
                 )
                 names.read(photo_id, src)
             done = i + 1 + len(missing)
-            lib.update_job(job_id, done, message=readable(src.name))
+            album.jobs.update(job_id, done, message=readable(src.name))
             progress(Progress("import", done, total, message=readable(src.name)))
     except Cancelled:
         summary.cancelled = True
-        lib.finish_job(job_id, "cancelled", message=summary.message())
+        album.jobs.finish(job_id, "cancelled", message=summary.message())
         return summary
     except BaseException as e:
         # Finishing the job may fail too (a full disk); the next open marks it interrupted.
         try:
             if isinstance(e, KeyboardInterrupt):  # Ctrl+C or SIGTERM: stopped, not an error
-                lib.finish_job(job_id, "cancelled", message=f"Stopped: {summary.message()}")
+                album.jobs.finish(job_id, "cancelled", message=f"Stopped: {summary.message()}")
             else:
-                lib.finish_job(job_id, "failed", str(e) or repr(e))
+                album.jobs.finish(job_id, "failed", str(e) or repr(e))
         except Gen2ResError:
             pass
         raise
-    lib.finish_job(job_id, "done", message=summary.message())
+    album.jobs.finish(job_id, "done", message=summary.message())
     return summary

@@ -13,6 +13,9 @@ The check is safe while other processes import, restore or train in the same lib
   :data:`STALE_TEMP_SECONDS` may be writes in progress, so they are not orphans;
 - before a file is reported missing or an orphan, the database is asked again: a row
   deleted or committed since the snapshot is not a problem.
+
+It reads every table through the database core (``database.Database``), as stored rather
+than as the repositories read them: a damaged value is what it looks for.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ import numpy as np
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from gen2res_desktop.library.database import STALE_TEMP_SECONDS, Database, is_temp_name
 from gen2res_desktop.library.models import DESCRIPTOR_SIZE, CheckReport
-from gen2res_desktop.library.store import STALE_TEMP_SECONDS, Library, is_temp_name
+from gen2res_desktop.library.tables.photos import thumbnail_file
 
 _CROP_RE = re.compile(r"^-?\d+,-?\d+,\d+$")
 
@@ -53,9 +57,9 @@ def _mtime(path: Path) -> float | None:
 
 
 @contextlib.contextmanager
-def _snapshot(lib: Library) -> Iterator[None]:
+def _snapshot(db: Database) -> Iterator[None]:
     """Every read inside sees the database as it was at the first one (one read transaction)."""
-    conn = lib._conn()
+    conn = db.connection()
     try:
         conn.execute("BEGIN")
     except sqlite3.Error as e:
@@ -135,11 +139,11 @@ _JSON_COLUMNS = (
 )
 
 
-def _check_columns(lib: Library, report: CheckReport, cancel: CancelToken) -> None:
+def _check_columns(db: Database, report: CheckReport, cancel: CancelToken) -> None:
     errors = report.database_errors
     for table, label, key, column, rule, nullable in _JSON_COLUMNS:
         cancel.check()
-        rows = lib._rows(
+        rows = db.rows(
             f"SELECT CAST({key} AS BLOB) AS k, CAST({column} AS BLOB) AS v FROM {table} "
             f"ORDER BY {key}"
         )
@@ -154,14 +158,12 @@ def _check_columns(lib: Library, report: CheckReport, cancel: CancelToken) -> No
             problem = problem or rule(value)
             if problem:
                 errors.append(f"{where}: {column} {problem}")
-    for row in lib._rows(
+    for row in db.rows(
         "SELECT id, CAST(crop AS BLOB) AS crop FROM photos WHERE crop IS NOT NULL ORDER BY id"
     ):
         if not _CROP_RE.match(_text(row["crop"])):
             errors.append(f"photo {row['id']}: crop is not 'x,y,size'")
-    for row in lib._rows(
-        "SELECT id, descriptor FROM faces WHERE descriptor IS NOT NULL ORDER BY id"
-    ):
+    for row in db.rows("SELECT id, descriptor FROM faces WHERE descriptor IS NOT NULL ORDER BY id"):
         blob = row["descriptor"]
         if not isinstance(blob, bytes) or len(blob) != DESCRIPTOR_SIZE * 4:
             errors.append(f"face {row['id']}: descriptor is not {DESCRIPTOR_SIZE} numbers")
@@ -170,7 +172,7 @@ def _check_columns(lib: Library, report: CheckReport, cancel: CancelToken) -> No
 
 
 def _check_adapter_files(
-    lib: Library, adapters: list[tuple[int, Path, str]], report: CheckReport, cancel
+    adapters: list[tuple[int, Path, str]], report: CheckReport, cancel: CancelToken
 ) -> None:
     """Every ready adapter's file: readable, its metadata sound, its weights finite."""
     if not adapters:
@@ -199,7 +201,7 @@ def _check_adapter_files(
 
 
 def check_library(
-    lib: Library,
+    db: Database,
     *,
     verify_hashes: bool = True,
     progress: ProgressCallback = no_progress,
@@ -207,48 +209,48 @@ def check_library(
 ) -> CheckReport:
     cancel = cancel or CancelToken()
     report = CheckReport()
-    for (result,) in lib._rows("PRAGMA quick_check"):
+    for (result,) in db.rows("PRAGMA quick_check"):
         if result != "ok":
             report.database_errors.append(result)
-    for r in lib._rows("PRAGMA foreign_key_check"):
+    for r in db.rows("PRAGMA foreign_key_check"):
         report.database_errors.append(f"{r[0]} row {r[1]} points to a missing row of {r[2]}")
 
     # 1. The folders, listed before the rows are read (see the module's notes).
-    folders = (lib.photos_dir, lib.restorations_dir, lib.masks_dir)
+    folders = (db.photos_dir, db.restorations_dir, db.masks_dir)
     listed = {folder: _files(folder) for folder in folders}
-    thumbnails = _files(lib.thumbnails_dir)
-    adapter_files = _files(lib.adapters_dir)
+    thumbnails = _files(db.thumbnails_dir)
+    adapter_files = _files(db.adapters_dir)
 
     # 2. One snapshot of the rows.
-    with _snapshot(lib):
-        photos = lib._rows(
+    with _snapshot(db):
+        photos = db.rows(
             "SELECT id, CAST(hash AS BLOB) AS hash, CAST(file AS BLOB) AS file, "
             "CAST(original_name AS BLOB) AS name, "
             "CAST(damage_map AS BLOB) AS damage_map FROM photos ORDER BY id"
         )
-        restorations = lib._rows(
+        restorations = db.rows(
             "SELECT id, CAST(file AS BLOB) AS file, CAST(damage_map AS BLOB) AS damage_map "
             "FROM restorations ORDER BY id"
         )
-        adapters = lib._rows(
+        adapters = db.rows(
             "SELECT id, CAST(file AS BLOB) AS file, status, "
             "CAST(prior_hash AS BLOB) AS prior_hash FROM adapters ORDER BY id"
         )
-        subjects = {int(r["id"]) for r in lib._rows("SELECT id FROM subjects")}
+        subjects = {int(r["id"]) for r in db.rows("SELECT id FROM subjects")}
         pending = {
             _text(r["f"])
-            for r in lib._rows(
+            for r in db.rows(
                 "SELECT CAST(pending_file AS BLOB) AS f FROM jobs "
                 "WHERE state = 'running' AND pending_file IS NOT NULL"
             )
         }
 
-    referenced: set[Path] = set(_resolved(lib, pending))
+    referenced: set[Path] = set(_resolved(db, pending))
 
     def known_file(label: str, relative: str, still_there) -> Path | None:
         """The file of a row; reported missing only if the row still wants it."""
         try:
-            path = lib.resolve(relative)
+            path = db.resolve(relative)
         except Gen2ResError as e:
             report.database_errors.append(f"{label}: {e}")
             return None
@@ -260,7 +262,7 @@ def check_library(
         return path
 
     def row_still(sql: str, *params) -> Callable[[], bool]:
-        return lambda: lib._row(sql, list(params)) is not None
+        return lambda: db.row(sql, list(params)) is not None
 
     for i, row in enumerate(photos):
         cancel.check()
@@ -318,10 +320,10 @@ def check_library(
                 ready.append((int(row["id"]), path, _text(row["prior_hash"])))
         else:
             with contextlib.suppress(Gen2ResError):
-                referenced.add(lib.resolve(rel))
+                referenced.add(db.resolve(rel))
 
-    _check_columns(lib, report, cancel)
-    _check_adapter_files(lib, ready, report, cancel)
+    _check_columns(db, report, cancel)
+    _check_adapter_files(ready, report, cancel)
 
     # 3. Orphans: listed files no row (nor a write in progress) wants, asked again first.
     cutoff = time.time() - STALE_TEMP_SECONDS
@@ -337,12 +339,12 @@ def check_library(
             return  # its row was committed after the snapshot
         if _mtime(path) is None:
             return
-        report.orphan_files.append(lib.relative(path))
+        report.orphan_files.append(db.relative(path))
 
     def file_wanted(path: Path):
-        rel = lib.relative(path)
+        rel = db.relative(path)
         return lambda: (
-            lib._row(
+            db.row(
                 "SELECT 1 FROM photos WHERE file = ? OR damage_map = ? "
                 "UNION ALL SELECT 1 FROM restorations WHERE file = ? OR damage_map = ? "
                 "UNION ALL SELECT 1 FROM adapters WHERE file = ? "
@@ -356,14 +358,14 @@ def check_library(
         for path in listed[folder]:
             if path not in referenced:
                 orphan(path, file_wanted(path))
-    thumbs = {lib._thumbnail_file(_text(row["hash"])) for row in photos}
+    thumbs = {thumbnail_file(db.thumbnails_dir, _text(row["hash"])) for row in photos}
     for path in thumbnails:
         if path not in thumbs:
             digest = path.stem
             orphan(
                 path,
                 lambda digest=digest: (
-                    lib._row("SELECT 1 FROM photos WHERE hash = ?", [digest]) is not None
+                    db.row("SELECT 1 FROM photos WHERE hash = ?", [digest]) is not None
                 ),
             )
     # An adapter's checkpoints and the like share its name: subject-<id>.safetensors*
@@ -371,19 +373,19 @@ def check_library(
         if path in referenced:
             continue
         m = re.match(r"^subject-(\d+)\.", path.name)
-        if path.parent == lib.adapters_dir and m and int(m.group(1)) in subjects:
+        if path.parent == db.adapters_dir and m and int(m.group(1)) in subjects:
             continue
-        subject_id = int(m.group(1)) if m and path.parent == lib.adapters_dir else None
+        subject_id = int(m.group(1)) if m and path.parent == db.adapters_dir else None
         orphan(
             path,
             lambda s=subject_id: (
-                s is not None and lib._row("SELECT 1 FROM subjects WHERE id = ?", [s]) is not None
+                s is not None and db.row("SELECT 1 FROM subjects WHERE id = ?", [s]) is not None
             ),
         )
     return report
 
 
-def _resolved(lib: Library, relatives) -> Iterator[Path]:
+def _resolved(db: Database, relatives) -> Iterator[Path]:
     for rel in relatives:
         with contextlib.suppress(Gen2ResError):
-            yield lib.resolve(rel)
+            yield db.resolve(rel)

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.library.named_faces import (
     DISMISSED_SETTING,
-    StoredName,
     match_names,
     name_faces,
     photo_names,
-    stored_name,
 )
 from gen2res_desktop.library.store import Library
+from gen2res_desktop.library.tables.named_regions import StoredName
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +63,7 @@ def name_suggestions(lib: Library, *, include_dismissed: bool = False) -> list[N
     subjects = {s.name.casefold() for s in lib.list_subjects()}
     skip = subjects | (set() if include_dismissed else dismissed(lib))
     groups: dict[str, list[StoredName]] = {}
-    for r in lib._rows("SELECT * FROM named_regions ORDER BY id"):
-        n = stored_name(r)
+    for n in lib.named_regions.every():
         if n.name.casefold() not in skip:
             groups.setdefault(n.name.casefold(), []).append(n)
     out = []
@@ -109,12 +107,7 @@ def make_subject_from_name(
     ``library.faces`` then names them); None leaves such photos until their faces are
     found. The subject takes the files' most common spelling of the name.
     """
-    rows = [
-        stored_name(r)
-        for r in lib._rows(
-            "SELECT * FROM named_regions WHERE name = ? COLLATE NOCASE ORDER BY id", [name.strip()]
-        )
-    ]
+    rows = lib.named_regions.called(name.strip())
     if not rows:
         raise Gen2ResError(f"No photo names '{name}'.")
     known = {s.name.casefold(): s for s in lib.list_subjects()}
@@ -158,15 +151,7 @@ def plan_name(lib: Library, subject: str) -> NamePlan:
     """The faces the files give ``subject``'s name, not yet given to anyone."""
     plan = NamePlan(subject)
     key = subject.casefold()
-    photo_ids = [
-        r["photo"]
-        for r in lib._rows(
-            "SELECT DISTINCT photo FROM named_regions WHERE name = ? COLLATE NOCASE AND "
-            "applied = 0 ORDER BY photo",
-            [subject],
-        )
-    ]
-    for pid in photo_ids:
+    for pid in lib.named_regions.photos_to_name(subject):
         every = photo_names(lib, pid)
         named = [n for n in every if not n.applied]
         faces = lib.list_faces(photo_id=pid)
@@ -190,10 +175,6 @@ def apply_plan(lib: Library, plan: NamePlan) -> None:
     """Confirm the planned faces (again, for a redo) and mark their names given."""
     for face_id in plan.face_ids:
         lib.confirm_face(face_id, plan.subject)
-    if plan.row_ids:
-        with lib._write() as c:
-            c.executemany(
-                "UPDATE named_regions SET applied = 1 WHERE id = ?", [(i,) for i in plan.row_ids]
-            )
+    lib.named_regions.mark_applied(plan.row_ids)
     for pid in plan.pet_photos:
         name_faces(lib, pid)

@@ -1,8 +1,8 @@
 """Names other photo managers gave the people in a photo, kept and put to use.
 
 On import, :class:`ImportNames` reads each photo's names (``core.metadata``) and keeps
-them in the ``named_regions`` table: one row per named face (its box in pixels of the
-upright photo) or per people keyword (no box). When faces are found on a photo
+them in the ``named_regions`` table (``tables/named_regions.py``): one row per named face
+(its box in pixels of the upright photo) or per people keyword (no box). When faces are found on a photo
 (``library.faces.detect_library_photo``), :func:`missed_faces` adds a face for each named
 rectangle the detector did not find, and :func:`name_faces` gives each named face its
 subject, confirmed, when a subject of that name exists. A name that is not a subject yet
@@ -10,23 +10,26 @@ is a suggestion (``library.name_suggestions``).
 
 A name is given to a face once (``applied``): a face the user then says is someone else
 (or nobody) is not named again when the photo's faces are found again.
+
+These functions take the album (``library/album.py``; a ``Library`` is one), not the
+``Library`` facade: the importer, which the facade calls, reads names as it imports.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.metadata import NamedRegion, read_photo_names
+from gen2res_desktop.core.metadata import read_photo_names
 from gen2res_desktop.core.metadata.picasa import PicasaLookup
-from gen2res_desktop.core.metadata.regions import SHORT_LABELS, iou, same_face
+from gen2res_desktop.core.metadata.regions import iou, same_face
+from gen2res_desktop.library.album import Album
 from gen2res_desktop.library.models import Face, ImportSummary
-from gen2res_desktop.library.store import Library
+from gen2res_desktop.library.tables.named_regions import StoredName
 
 log = logging.getLogger(__name__)
 
@@ -36,68 +39,17 @@ DISMISSED_SETTING = "names.dismissed"  # names the user said not to make subject
 FOUND_BY = "named in the file"
 
 
-@dataclass(frozen=True)
-class StoredName:
-    id: int
-    photo_id: int
-    name: str
-    source: str
-    app: str
-    kind: str
-    box: tuple[int, int, int, int] | None
-    applied: bool
-
-    @property
-    def where(self) -> str:
-        """'digiKam', 'Picasa', 'keywords': what the app shows after the name."""
-        return self.app or SHORT_LABELS.get(self.source, self.source)
+def reads_names(lib: Album) -> bool:
+    return bool(lib.settings.get(READ_SETTING, True))
 
 
-def reads_names(lib: Library) -> bool:
-    return bool(lib.get_setting(READ_SETTING, True))
+def writes_names(lib: Album) -> bool:
+    return bool(lib.settings.get(WRITE_SETTING, True))
 
 
-def writes_names(lib: Library) -> bool:
-    return bool(lib.get_setting(WRITE_SETTING, True))
-
-
-def stored_name(r) -> StoredName:
-    box = None if r["x"] is None else (r["x"], r["y"], r["w"], r["h"])
-    return StoredName(
-        r["id"], r["photo"], r["name"], r["source"], r["app"], r["kind"], box, bool(r["applied"])
-    )
-
-
-def photo_names(lib: Library, photo_id: int) -> list[StoredName]:
+def photo_names(lib: Album, photo_id: int) -> list[StoredName]:
     """The names the photo's files gave, as stored on import."""
-    rows = lib._rows("SELECT * FROM named_regions WHERE photo = ? ORDER BY id", [photo_id])
-    return [stored_name(r) for r in rows]
-
-
-def store_names(lib: Library, photo_id: int, regions: Sequence[NamedRegion]) -> int:
-    """Keep the names read for a photo; a name already kept (same person, same place, as
-    when a photo is imported again) is not added twice. Returns how many were added."""
-    known = photo_names(lib, photo_id)
-    rows = []
-    for r in regions:
-        key = r.name.casefold()
-        if any(
-            k.name.casefold() == key
-            and (k.box == r.box or (k.box and r.box and same_face(k.box, r.box)))
-            for k in known
-        ):
-            continue
-        x, y, w, h = r.box if r.box is not None else (None, None, None, None)
-        rows.append([photo_id, r.name, r.source, r.app, r.kind, x, y, w, h])
-        known.append(StoredName(0, photo_id, r.name, r.source, r.app, r.kind, r.box, False))
-    if rows:
-        with lib._write() as c:
-            c.executemany(
-                "INSERT INTO named_regions (photo, name, source, app, kind, x, y, w, h) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-    return len(rows)
+    return lib.named_regions.of_photo(photo_id)
 
 
 class ImportNames:
@@ -105,7 +57,7 @@ class ImportNames:
     once) and counts them into the summary. Never fails the import: a problem is logged."""
 
     def __init__(
-        self, lib: Library, summary: ImportSummary, contacts_files: list[Path] | None = None
+        self, lib: Album, summary: ImportSummary, contacts_files: list[Path] | None = None
     ) -> None:
         self.lib, self.summary = lib, summary
         self.enabled = reads_names(lib)
@@ -120,10 +72,10 @@ class ImportNames:
             log.warning("names in %s were not read: %s", src, e, exc_info=True)
 
     def _read(self, photo_id: int, src: Path) -> None:
-        photo = self.lib.get_photo(photo_id)
+        photo = self.lib.photos.get(photo_id)
         orientation = int(photo.exif.get("orientation", 1) or 1)
         read = read_photo_names(
-            self.lib.photo_path(photo),
+            self.lib.photos.path(photo),
             upright=(photo.width, photo.height),
             orientation=orientation,
             original=src,
@@ -131,17 +83,17 @@ class ImportNames:
         )
         if not read.regions:
             return
-        if store_names(self.lib, photo_id, read.regions) == 0:
+        if self.lib.named_regions.add(photo_id, read.regions) == 0:
             return  # known from an earlier import: counted then
         counts = self.summary.names_found
         for r in read.regions:
             key = r.source if r.box is not None else "keywords"
             counts[key] = counts.get(key, 0) + 1
-        if self.lib.list_faces(photo_id=photo_id):
+        if self.lib.faces.find(photo_id=photo_id):
             name_faces(self.lib, photo_id)  # faces were found before (a photo imported again)
 
 
-def missed_faces(lib: Library, photo_id: int, image: Image.Image, found: Sequence) -> list:
+def missed_faces(lib: Album, photo_id: int, image: Image.Image, found: Sequence) -> list:
     """Faces (``core.faces.DetectedFace``) for the named rectangles of the photo that no
     detected face in ``found`` matches: the landmarks are fitted inside the rectangle."""
     from gen2res_desktop.core.faces import describe_face
@@ -202,15 +154,15 @@ def _pet_crop(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[in
     return left, top, int(side)
 
 
-def name_faces(lib: Library, photo_id: int) -> int:
+def name_faces(lib: Album, photo_id: int) -> int:
     """Give the photo's named faces their subjects where a subject has that name; returns
     how many faces were confirmed. A face already confirmed is never changed."""
     every = photo_names(lib, photo_id)
     named = [n for n in every if not n.applied]
     if not named:
         return 0
-    subjects = {s.name.casefold(): s for s in lib.list_subjects()}
-    faces = lib.list_faces(photo_id=photo_id)
+    subjects = {s.name.casefold(): s for s in lib.subjects.find()}
+    faces = lib.faces.find(photo_id=photo_id)
     # matched among all the photo's names: one given earlier still holds its face
     matches = match_names(every, faces)
     confirmed, applied = 0, []
@@ -219,29 +171,25 @@ def name_faces(lib: Library, photo_id: int) -> int:
         if subject is None:
             continue
         if n.kind == "pet" and subject.kind != "person" and n.box is not None:
-            if lib.photo_crop(photo_id) is None:  # the pet's square, as if drawn by hand
-                photo = lib.get_photo(photo_id)
-                lib.set_photo_crop(photo_id, _pet_crop(n.box, (photo.width, photo.height)))
+            if lib.photos.crop(photo_id) is None:  # the pet's square, as if drawn by hand
+                photo = lib.photos.get(photo_id)
+                lib.photos.set_crop(photo_id, _pet_crop(n.box, (photo.width, photo.height)))
             applied.append(n.id)
             continue
         face = matches.get(n.id)
         if face is None or subject.kind != "person":
             continue
         if face.confirmed_subject is None:
-            lib.confirm_face(face.id, subject.name)
+            lib.faces.confirm(face.id, subject.id)
             confirmed += 1
         applied.append(n.id)
-    if applied:
-        with lib._write() as c:
-            c.executemany(
-                "UPDATE named_regions SET applied = 1 WHERE id = ?", [(i,) for i in applied]
-            )
+    lib.named_regions.mark_applied(applied)
     return confirmed
 
 
-def face_names(lib: Library, photo_id: int) -> dict[int, StoredName]:
+def face_names(lib: Album, photo_id: int) -> dict[int, StoredName]:
     """Face id -> the name the photo's files give it (for "named in the file: …")."""
     named = photo_names(lib, photo_id)
-    matches = match_names(named, lib.list_faces(photo_id=photo_id))
+    matches = match_names(named, lib.faces.find(photo_id=photo_id))
     by_id = {n.id: n for n in named}
     return {face.id: by_id[nid] for nid, face in matches.items()}

@@ -3,8 +3,8 @@
 ``PRAGMA user_version`` holds the schema version. Each entry of ``MIGRATIONS`` takes the
 database from version ``i`` to ``i + 1``; released steps are never edited, only appended,
 so an old library always takes the same path forward. All pending steps run in one
-``BEGIN EXCLUSIVE`` transaction after a copy of the database is made with SQLite's backup
-API (a plain file copy would miss what is still in the WAL file).
+``BEGIN EXCLUSIVE`` transaction. The copy of the database taken before (``backups``) is
+the opener's to make (``opening.open_database``): the schema knows no other module.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import sqlite3
 from pathlib import Path
 
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.library.backups import make_backup
 
 # Version 1: the album itself (photos, subjects, their links, jobs).
 _V1 = """
@@ -174,8 +173,8 @@ def refuse_newer(version: int, db_path: Path) -> None:
         )
 
 
-def migrate(conn: sqlite3.Connection, db_path: Path) -> Path | None:
-    """Bring the database to SCHEMA_VERSION; returns the backup made, if any.
+def migrate(conn: sqlite3.Connection, db_path: Path) -> None:
+    """Bring the database to SCHEMA_VERSION.
 
     ``conn`` must be in autocommit mode (isolation_level=None). Several processes may
     open the same library at once: the version is read again inside the exclusive
@@ -184,9 +183,7 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> Path | None:
     version = user_version(conn)
     refuse_newer(version, db_path)
     if version == SCHEMA_VERSION:
-        return None
-    # A new, empty database has nothing worth a backup.
-    saved = make_backup(conn, db_path.parent, "upgrade", version) if version > 0 else None
+        return
     conn.execute("BEGIN EXCLUSIVE")
     try:
         version = user_version(conn)
@@ -200,4 +197,3 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> Path | None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return saved

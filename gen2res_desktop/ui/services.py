@@ -123,7 +123,8 @@ def detect_photo_damage(
     off the faces' features as a restore keeps it; run it on a runner, a big scan takes
     seconds."""
     from gen2res_desktop.core.photo.damage_finding import find_damage
-    from gen2res_desktop.library.restore import photo_models, stored_detected_faces
+    from gen2res_desktop.library.faces import stored_detected_faces
+    from gen2res_desktop.library.restore_engines import photo_models
 
     cancel = cancel or CancelToken()
     rgb = np.asarray(lib.load_photo_rgb(photo_id))

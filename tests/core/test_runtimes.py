@@ -191,7 +191,7 @@ def test_a_retrained_adapter_drops_every_engines_old_conversion(
 def test_faces_are_batched_by_adapter_and_single_photo_faces_alone():
     from types import SimpleNamespace
 
-    from gen2res_desktop.library.restore import FacePlan, face_batches
+    from gen2res_desktop.library.face_plans import FacePlan, face_batches
 
     def plan(i, adapter):
         region = SimpleNamespace(index=i)

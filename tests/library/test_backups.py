@@ -300,9 +300,9 @@ def test_a_disk_that_takes_no_more_bytes_is_not_blamed_on_the_backup(album):
 
 
 def test_no_library_opens_while_a_backup_is_being_put_in_place(album, monkeypatch):
-    from gen2res_desktop.library import store
+    from gen2res_desktop.library import database
 
-    monkeypatch.setattr(store, "OPEN_WAIT_S", 0.2)
+    monkeypatch.setattr(database, "OPEN_WAIT_S", 0.2)
     held = locks.OpenLock.exclusive(album / "locks")  # what restore_backup holds meanwhile
     try:
         for readonly in (False, True):

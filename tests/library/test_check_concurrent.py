@@ -185,7 +185,7 @@ DAMAGE = {
 def test_a_damaged_json_column_is_reported_with_its_row(lib, tmp_path, column, bad):
     _library_with_every_json_column(lib, tmp_path)
     sql, where = DAMAGE[column]
-    with lib._write() as c:
+    with lib.db.write() as c:
         c.execute(sql, [bad.decode("latin-1") if bad.startswith(b"\xff") else bad.decode()])
         if bad.startswith(b"\xff"):  # stored as it came off a bad disk: not UTF-8 at all
             c.execute(sql.replace("= ?", "= CAST(? AS TEXT)"), [bad])
@@ -208,7 +208,7 @@ def test_a_damaged_json_column_is_reported_with_its_row(lib, tmp_path, column, b
 )
 def test_a_json_column_of_the_wrong_shape_is_reported(lib, tmp_path, sql, expected):
     _library_with_every_json_column(lib, tmp_path)
-    with lib._write() as c:
+    with lib.db.write() as c:
         c.execute(sql)
     assert [e[: len(expected)] for e in lib.check().database_errors] == [expected]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from gen2res_desktop.library.restore import plan_faces
+from gen2res_desktop.library.face_plans import plan_faces
 
 
 class _Lib:

@@ -31,7 +31,7 @@ def _reasons(summary) -> dict[str, str]:
 
 
 def _db_rows(lib, table: str) -> list[tuple]:
-    return [tuple(r) for r in lib._rows(f"SELECT * FROM {table} ORDER BY 1")]
+    return [tuple(r) for r in lib.db.rows(f"SELECT * FROM {table} ORDER BY 1")]
 
 
 @pytest.fixture
@@ -207,7 +207,7 @@ def test_a_name_that_is_not_utf8_never_stops_the_import(lib, tmp_path):
         photo.original_name.encode("utf-8")  # readable text, whatever the bytes were
         photo.original_path.encode("utf-8")
     # the database holds the original path byte for byte
-    stored = {bytes(r[0]) for r in lib._rows("SELECT CAST(original_path AS BLOB) FROM photos")}
+    stored = {bytes(r[0]) for r in lib.db.rows("SELECT CAST(original_path AS BLOB) FROM photos")}
     assert os.fsencode(folder / os.fsdecode(raw[1])) in stored
     assert lib.check().ok
     again = lib.import_paths([folder])  # and a retry is four duplicates, not a failure
@@ -300,13 +300,15 @@ def test_full_or_read_only_library_disk_stops_cleanly(lib, tmp_path, monkeypatch
 
 def test_full_database_leaves_no_trace(lib, tmp_path):
     (path,) = write_photos(tmp_path, 1)
-    with lib._write() as c:  # a photo row that fills the table's page, so the next needs a new one
+    with (
+        lib.db.write() as c
+    ):  # a photo row that fills the table's page, so the next needs a new one
         c.execute(
             "INSERT INTO photos (hash, file, original_name, original_path, imported, size, format, "
             "width, height, mode, exif) VALUES ('0', 'photos/00/0.png', 'a', 'a', '', 0, 'PNG', 1, 1, 'RGB', ?)",
             ["x" * 3800],
         )
-    conn = lib._conn()
+    conn = lib.db.connection()
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     # SQLite's own "database or disk is full", exactly as on a full disk.
     conn.execute(f"PRAGMA max_page_count = {pages}")
@@ -406,7 +408,7 @@ def test_concurrent_import_of_the_same_bytes_is_a_duplicate(lib, gen2res_home, t
     (path,) = write_photos(tmp_path, 1)
     with Library.open(gen2res_home) as other:
         # `other` stores the photo while `lib` is between its hash lookup and its insert.
-        real_lookup = lib._photo_id_by_hash
+        real_lookup = lib.photos.id_by_hash
         calls = []
 
         def lookup_then_race(digest):
@@ -416,7 +418,7 @@ def test_concurrent_import_of_the_same_bytes_is_a_duplicate(lib, gen2res_home, t
                 other.import_paths([path])
             return found
 
-        lib._photo_id_by_hash = lookup_then_race
+        lib.photos.id_by_hash = lookup_then_race
         summary = lib.import_paths([path])
     assert summary.imported == [] and len(summary.duplicates) == 1
     assert len(lib.list_photos()) == 1
@@ -424,13 +426,13 @@ def test_concurrent_import_of_the_same_bytes_is_a_duplicate(lib, gen2res_home, t
 
 
 def test_sqlite_errors_become_clear_messages(tmp_path):
-    from gen2res_desktop.library.store import _sqlite_error
+    from gen2res_desktop.library.database import sqlite_error
 
     home = tmp_path
     assert "disk is full" in str(
-        _sqlite_error(sqlite3.OperationalError("database or disk is full"), home)
+        sqlite_error(sqlite3.OperationalError("database or disk is full"), home)
     )
     assert "read-only" in str(
-        _sqlite_error(sqlite3.OperationalError("attempt to write a readonly database"), home)
+        sqlite_error(sqlite3.OperationalError("attempt to write a readonly database"), home)
     )
-    assert "busy" in str(_sqlite_error(sqlite3.OperationalError("database is locked"), home))
+    assert "busy" in str(sqlite_error(sqlite3.OperationalError("database is locked"), home))

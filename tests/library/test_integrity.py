@@ -14,7 +14,7 @@ from library_helpers import write_photos
 
 from gen2res_desktop.cli.main import main
 from gen2res_desktop.library import Library, locks
-from gen2res_desktop.library.store import STALE_TEMP_SECONDS
+from gen2res_desktop.library.database import STALE_TEMP_SECONDS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from library_helpers import write_photos
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.library import Library
-from gen2res_desktop.library.store import read_damage_map, write_damage_map
+from gen2res_desktop.library.tables.photos import read_damage_map, write_damage_map
 
 
 @pytest.fixture

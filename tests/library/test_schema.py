@@ -56,7 +56,7 @@ def test_migration_from_version_1_keeps_data_and_backs_up(gen2res_home):
     (gen2res_home / "photos" / "ab" / "abc.jpg").write_bytes(b"abc")
 
     with Library.open(gen2res_home) as lib:
-        assert lib._row("PRAGMA user_version")[0] == SCHEMA_VERSION
+        assert lib.db.row("PRAGMA user_version")[0] == SCHEMA_VERSION
         (photo,) = lib.list_photos(subject="Rose", role="reference")
         assert (photo.original_name, photo.taken, photo.exif) == (
             "rose.jpg",

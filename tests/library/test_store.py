@@ -24,8 +24,8 @@ def test_open_creates_the_layout_and_reopens(gen2res_home):
     with Library.open() as lib:  # GEN2RES_HOME decides where
         assert lib.home == gen2res_home and lib.name == "library"
         assert (gen2res_home / "library.sqlite3").is_file()
-        assert lib._row("PRAGMA journal_mode")[0] == "wal"
-        assert lib._row("PRAGMA foreign_keys")[0] == 1
+        assert lib.db.row("PRAGMA journal_mode")[0] == "wal"
+        assert lib.db.row("PRAGMA foreign_keys")[0] == 1
         lib.add_subject("Rose", "person")
     with Library.open(gen2res_home) as lib:
         assert [s.name for s in lib.list_subjects()] == ["Rose"]

@@ -246,8 +246,8 @@ def test_a_killed_training_reads_as_stopped_before_anything_is_written(capsys, l
     settings = {"steps": 3, "checkpoint_every": 1}
     path = lib.adapter_path_for(rose)
     lib.record_adapter(rose, path, "f" * 64, settings, 0, "training", [], job_id=job)
-    lib._owner_lock.release()  # the process dies, and its lock with it
-    lib._owner_lock = None
+    lib.db.owner_lock.release()  # the process dies, and its lock with it
+    lib.db.owner_lock = None
     with Library.open(readonly=True) as view:  # a look writes nothing, so nothing is marked
         assert view.get_subject("Rex").adapter_state == "none"
         assert library_training.stopped_training(view, "Rex").resumes_from == 0

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QImage
 
 from gen2res_desktop.core.photo import models as photo_models
 from gen2res_desktop.core.photo.settings import RepairSettings
-from gen2res_desktop.library.store import write_damage_map
+from gen2res_desktop.library.tables.photos import write_damage_map
 from gen2res_desktop.ui import restore_options
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
 from gen2res_desktop.ui.compare_overlays import PROTECTED_LEGEND, protected_polygons

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from gen2res_desktop.core.progress import Progress
-from gen2res_desktop.library.restore import UNFINISHED_KEY
+from gen2res_desktop.library.restore_jobs import UNFINISHED_KEY
 from gen2res_desktop.ui.jobs import JobState
 from gen2res_desktop.ui.services import set_restore_faces_option
 from gen2res_desktop.ui.settings import qsettings

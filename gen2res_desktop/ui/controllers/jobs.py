@@ -75,7 +75,7 @@ class JobsController(Controller):
         return self.window.runner.submit(job)
 
     def _keep_requests(self) -> None:
-        from gen2res_desktop.library.restore import remember_unfinished_restores
+        from gen2res_desktop.library.restore_jobs import remember_unfinished_restores
 
         requests = list(self._requests.values())
         self.guard("Restore", lambda: remember_unfinished_restores(self.library, requests))

@@ -14,7 +14,7 @@ from gen2res_desktop.core.estimates import StageEstimate, describe_duration
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.sampling import RestoreSettings
 from gen2res_desktop.library.models import Restoration, Subject
-from gen2res_desktop.library.restore import photo_plan, restore_request, unfinished_restores
+from gen2res_desktop.library.restore_jobs import photo_plan, restore_request, unfinished_restores
 from gen2res_desktop.ui.controllers.base import Controller, plural
 from gen2res_desktop.ui.jobs import Job
 from gen2res_desktop.ui.services import BatchPhoto, BatchResult, restore_faces_option

@@ -107,7 +107,7 @@ class WindowsController(Controller):
         )
         overlay = None
         if r.damage_map is not None:
-            from gen2res_desktop.library.store import read_damage_map
+            from gen2res_desktop.library.tables.photos import read_damage_map
 
             try:
                 overlay = mask_to_overlay(read_damage_map(r.damage_map))
