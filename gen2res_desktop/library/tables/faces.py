@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.metadata.regions import iou
 from gen2res_desktop.library.database import Database
 from gen2res_desktop.library.models import DESCRIPTOR_SIZE, Face, FaceData
 from gen2res_desktop.library.values import from_json, to_json
@@ -24,16 +25,6 @@ _FACE_SQL = (
     "LEFT JOIN subjects ss ON ss.id = f.suggested_subject "
     "LEFT JOIN subjects cs ON cs.id = f.confirmed_subject"
 )
-
-
-def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _landmarks(r: sqlite3.Row) -> list[tuple[float, float]]:
@@ -86,8 +77,8 @@ class Faces:
                         f"a face descriptor has {DESCRIPTOR_SIZE} values, not {d.size}"
                     )
                 descriptor = d.astype("<f4").tobytes()
-            keep = max(confirmed, key=lambda c, b=box: _iou(b, c[0]), default=None)
-            subject = keep[1] if keep is not None and _iou(box, keep[0]) >= _SAME_FACE_IOU else None
+            keep = max(confirmed, key=lambda c, b=box: iou(b, c[0]), default=None)
+            subject = keep[1] if keep is not None and iou(box, keep[0]) >= _SAME_FACE_IOU else None
             landmarks = to_json([[float(x), float(y)] for x, y in face.landmarks])
             rows.append([photo_id, *box, landmarks, descriptor, subject])
         with self.db.write() as c:
