@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.processes import pid_alive
 
 # Read once at import (os.umask can only be read by setting it, which races with threads).
 _UMASK = os.umask(0o022)
@@ -38,18 +39,6 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~_UMASK
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's process, or cannot tell: keep its file
-    return True
-
-
 def sweep_temp_files(folder: Path) -> None:
     """Remove temporary files of killed writers from ``folder`` (once per folder per run)."""
     key = os.path.abspath(folder)
@@ -62,7 +51,7 @@ def sweep_temp_files(folder: Path) -> None:
         return
     for name in names:
         m = _TEMP_RE.match(name)
-        if m and not _pid_alive(int(m.group(1))):
+        if m and pid_alive(int(m.group(1))) is False:
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(folder, name))
 

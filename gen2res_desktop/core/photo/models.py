@@ -23,7 +23,6 @@ import json
 import os
 import re
 import secrets
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +37,7 @@ from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.paths import library_home
 from gen2res_desktop.core.photo.catalogue import CATALOGUE, CatalogueEntry
 from gen2res_desktop.core.photo.learned import TASKS
+from gen2res_desktop.core.processes import pid_alive
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 FOLDER = "photo-models"
@@ -84,19 +84,6 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def _pid_alive(pid: int) -> bool | None:
-    """Whether process ``pid`` runs; None where that cannot be asked safely (Windows)."""
-    if sys.platform == "win32":
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise Gen2ResError(
@@ -136,7 +123,7 @@ class PhotoModelRegistry:
                 stale = False
                 if p.name.startswith(_STAGING):
                     pid = p.name[len(_STAGING) :].split("-", 1)[0]
-                    alive = _pid_alive(int(pid)) if pid.isdigit() else None
+                    alive = pid_alive(int(pid)) if pid.isdigit() else None
                     stale = alive is False or age > _STALE_SECONDS
                 elif p.name.startswith(".tmp-"):
                     stale = age > _STALE_SECONDS

@@ -13,13 +13,13 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from gen2res_desktop.core.atomic import atomic_write_text
 from gen2res_desktop.core.priors.info import NAME_RE
+from gen2res_desktop.core.processes import pid_alive
 
 # Staging folders: an import's and a removal's carry the pid of their process.
 IMPORT_PREFIX = ".import-"
@@ -47,21 +47,6 @@ def removal_folder(root: Path, name: str) -> Path:
     """Where prior ``name`` goes to be deleted: renamed there first, a removal cut short
     leaves no half-deleted prior, only a folder the next sweep deletes."""
     return root / f"{REMOVING_PREFIX}{name}-{secrets.token_hex(4)}.pid{os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool | None:
-    """Whether process ``pid`` runs; None where that cannot be asked safely (Windows)."""
-    if pid == os.getpid():
-        return True
-    if sys.platform == "win32":
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _newest_mtime(folder: Path) -> float:
@@ -104,7 +89,7 @@ def _stale(path: Path, now: float, limit: float, *, owner_gone_is_enough: bool) 
     owner's is kept, unless untouched for a day and ``limit`` (its pid may be reused)."""
     age = now - _newest_mtime(path)
     pid = _owner_of(path)
-    alive = _pid_alive(pid) if pid is not None else None
+    alive = pid_alive(pid) if pid is not None else None
     if alive is True:
         return age > max(limit, _OWNED_STALE_SECONDS)
     if alive is False and owner_gone_is_enough:
