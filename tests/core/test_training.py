@@ -10,7 +10,7 @@ from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.pipeline import SingleOptions, restore_crop
 from gen2res_desktop.core.priors import load_prior
 from gen2res_desktop.core.progress import CancelToken
-from gen2res_desktop.core.training import TrainOptions, train_adapter
+from gen2res_desktop.core.training import TrainOptions, patch_side, random_crops, train_adapter
 
 
 @pytest.fixture
@@ -204,3 +204,39 @@ def test_max_timestep_limits_the_training_timesteps(tiny_prior, album, tmp_path)
         train_adapter(
             tiny_prior, album, tmp_path / "b.safetensors", TrainOptions(steps=1, max_timestep=0)
         )
+
+
+def test_crops_are_inside_the_image_of_the_asked_size_and_cover_every_position():
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8).repeat(50, 1, 1, 1)
+    crops, pos = random_crops(x, 4, torch.Generator().manual_seed(0))
+    assert crops.shape == (100, 3, 4, 4)
+    assert pos.min() >= 0 and pos.max() <= 4
+    # every top and left from 0 to 4 is drawn, and each crop is the image's own pixels there
+    assert set(pos[:, 0].tolist()) == set(range(5)) == set(pos[:, 1].tolist())
+    for i in (0, 1, 57):
+        top, left = pos[i].tolist()
+        assert torch.equal(crops[i], x[i, :, top : top + 4, left : left + 4])
+    assert patch_side(32, 0.5, 4) == 16 and patch_side(256, 0.5, 32) == 128
+    assert patch_side(32, 0.1, 8) == 8 and patch_side(32, None, 4) == 32
+
+
+def test_patch_training_feeds_the_unet_crops_and_noise_of_the_crop_size(
+    tiny_prior, album, tmp_path
+):
+    shapes: list[tuple] = []
+
+    def record(module, args, kwargs):
+        shapes.append(tuple(args[0].shape))
+
+    handle = tiny_prior.unet.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        result = train_adapter(
+            tiny_prior, album, tmp_path / "p.safetensors", TrainOptions(steps=3, patch=0.5)
+        )
+    finally:
+        handle.remove()
+    side = tiny_prior.resolution // 2
+    assert shapes == [(4, 3, side, side)] * 3  # the loss against noise of the same shape ran
+    assert np.isfinite(result.losses).all()
+    with pytest.raises(Gen2ResError, match="training crop"):
+        train_adapter(tiny_prior, album, tmp_path / "q.safetensors", TrainOptions(steps=1, patch=0))
