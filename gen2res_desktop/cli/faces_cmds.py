@@ -18,6 +18,7 @@ from gen2res_desktop.core.faces import (
 )
 from gen2res_desktop.core.images import load_rgb
 from gen2res_desktop.core.photo_restore import face_problem
+from gen2res_desktop.library.models import second_pass_words
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -120,6 +121,7 @@ def _face_json(r: FaceReport) -> dict:
         "score": round(r.face.score, 4),
         "points": {k: [round(v, 2) for v in p] for k, p in r.face.five_points().items()},
         "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in r.face.landmarks],
+        "found_by": r.face.found_by,
         "restorable": r.problem is None,
         "problem": r.problem,
         "suggested_subject": r.suggested_subject,
@@ -154,5 +156,8 @@ def _print_text(source: str, size: tuple[int, int], reports: Sequence[FaceReport
                 f"    suggested subject: {shown(r.suggested_subject)} "
                 f"(distance {r.suggested_distance:.2f})"
             )
+        second = second_pass_words(r.face.found_by)
+        if second:
+            print(f"    {second} (the first search found no face)")
         if r.problem:
             print(f"    not restorable: {r.problem}.")

@@ -23,9 +23,13 @@ from gen2res_desktop.library.store import Library
 
 
 def stored_detected_faces(faces: list[Face]) -> list[DetectedFace]:
-    """The library's stored faces as the detector gives them (box, landmarks, descriptor)."""
+    """The library's stored faces as the detector gives them (box, landmarks, descriptor,
+    and the search that found them where known)."""
     return [
-        DetectedFace(f.box, np.asarray(f.landmarks, dtype=float), 0.0, f.descriptor) for f in faces
+        DetectedFace(
+            f.box, np.asarray(f.landmarks, dtype=float), 0.0, f.descriptor, f.found_by or "hog"
+        )
+        for f in faces
     ]
 
 
@@ -64,7 +68,9 @@ def detect_library_photo(
     stored = lib.replace_faces(
         photo.id,
         [
-            FaceData(f.box, [(float(x), float(y)) for x, y in f.landmarks], f.descriptor)
+            FaceData(
+                f.box, [(float(x), float(y)) for x, y in f.landmarks], f.descriptor, f.found_by
+            )
             for f in faces
         ],
     )

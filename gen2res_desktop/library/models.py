@@ -32,6 +32,8 @@ class Photo:
     mode: str  # the original's pixel mode (CMYK, I;16, P, RGBA, L, RGB...)
     taken: str | None
     exif: dict = field(default_factory=dict)
+    # when its faces were last searched for (None: never, so "no face" is not known yet)
+    faces_searched: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class FaceData:
     box: tuple[int, int, int, int]  # x, y, w, h
     landmarks: Sequence[tuple[float, float]] = ()
     descriptor: np.ndarray | Sequence[float] | None = None
+    found_by: str | None = None  # core.faces.DetectedFace.found_by (None: not known)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,26 @@ class Face:
     suggested_subject: str | None
     suggested_distance: float | None
     confirmed_subject: str | None
+    found_by: str | None = None  # which search found it (None: stored before this was kept)
+
+    @property
+    def second_pass(self) -> str | None:
+        """How a second search found it, in words (None: the first search, or not known)."""
+        return second_pass_words(self.found_by)
+
+
+# core.faces.detect_faces's found_by for the searches it makes only when the first found no
+# face on the photo, as the details and the command line say them (repeated here so the
+# records need none of the face engine's imports; tests/core/test_faces_faded.py checks
+# the names still match)
+SECOND_PASS_WORDS = {
+    "hog, enhanced": "found on a brightened copy of this faded print",
+    "cnn, enhanced": "found by the slower second search, on a brightened copy of this faded print",
+}
+
+
+def second_pass_words(found_by: str | None) -> str | None:
+    return SECOND_PASS_WORDS.get(found_by) if found_by else None
 
 
 @dataclass(frozen=True)

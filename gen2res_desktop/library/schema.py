@@ -150,7 +150,23 @@ CREATE INDEX named_regions_photo ON named_regions(photo);
 CREATE INDEX named_regions_name ON named_regions(name COLLATE NOCASE);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# How each face was found (core.faces.DetectedFace.found_by: the first search, or the
+# second one that runs on a faded print's brightened copy only when the first found none)
+# and when the photo's faces were last searched for, so "none found" is told from "not
+# searched yet" (issue 23). Faces stored before say nothing of their pass (NULL). A photo
+# is known to have been searched when it has faces, or when a restore recorded that none
+# was found on it ("faces_note": restoring a person's photo searches it first); such
+# photos count as searched at the upgrade, the time they were searched being unknown.
+_V6 = """
+ALTER TABLE faces ADD COLUMN found_by TEXT;
+ALTER TABLE photos ADD COLUMN faces_searched TEXT;
+UPDATE photos SET faces_searched = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+    WHERE EXISTS (SELECT 1 FROM faces f WHERE f.photo = photos.id)
+    OR EXISTS (SELECT 1 FROM restorations r
+               WHERE r.photo = photos.id AND r.settings LIKE '%"faces_note"%');
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

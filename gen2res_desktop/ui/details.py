@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.library.models import Face, Restoration
+from gen2res_desktop.library.models import Face, Photo, Restoration
 from gen2res_desktop.library.store import Library
 from gen2res_desktop.ui.compare import (
     WARNING_COLOUR,
@@ -49,6 +49,20 @@ _PER_PHOTO_QUERIES = 40
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def faces_summary(faces: Sequence[Face], searched: str | None) -> str:
+    """How many faces the photo shows, "none found" only once it was searched, and how a
+    face was found when it took the second search (the first found nothing on the print)."""
+    if not faces:
+        return "Faces: none found" if searched else "Faces: not searched yet"
+    text = f"Faces: {len(faces)}"
+    notes = [(n, f.second_pass) for n, f in enumerate(faces, 1) if f.second_pass]
+    if not notes:
+        return text
+    if len(notes) == len(faces) and len({note for _, note in notes}) == 1:
+        return f"{text} ({notes[0][1]})"
+    return f"{text} ({'; '.join(f'face {n} {note}' for n, note in notes)})"
 
 
 def restoration_warnings(r: Restoration) -> list[str]:
@@ -363,7 +377,7 @@ class DetailsPanel(QScrollArea):
                 self.crop_label.setText("none (the faces found are used)")
             else:
                 self.crop_label.setText("none (draw one if a face was missed)")
-        self._show_faces(photo.id, people, reference_subject(links, people))
+        self._show_faces(photo, people, reference_subject(links, people))
         self._show_restorations(photo.id)
 
     def _clear_faces(self) -> None:
@@ -397,12 +411,26 @@ class DetailsPanel(QScrollArea):
         entry = self._face_pictures.get(face_id)
         return entry[0] if entry is not None else None
 
-    def _show_faces(self, photo_id: int, people: list[str], reference_of: str | None) -> None:
+    def _show_faces(self, photo: Photo, people: list[str], reference_of: str | None) -> None:
         self._clear_faces()
-        add_file_names(self.faces_layout, self.library, photo_id)  # "Named in the file: …"
-        faces = self.library.list_faces(photo_id=photo_id)
+        add_file_names(self.faces_layout, self.library, photo.id)  # "Named in the file: …"
+        faces = self.library.list_faces(photo_id=photo.id)
+        summary = QLabel(faces_summary(faces, photo.faces_searched))
+        summary.setObjectName("facesSummary")
+        summary.setWordWrap(True)
+        if not faces and not photo.faces_searched:
+            summary.setToolTip(
+                "Faces are looked for after each import (Settings), or select the photo and "
+                "choose Find faces."
+            )
+        elif any(f.second_pass for f in faces):
+            summary.setToolTip(
+                "The first search found no face on this print, so Gen2Res looked again on a "
+                "copy with its contrast brought back. Check that it is a face before "
+                "restoring it."
+            )
+        self.faces_layout.addWidget(summary)
         if not faces:
-            self.faces_layout.addWidget(QLabel("No faces found."))
             return
         for n, face in enumerate(faces, 1):
             row = QWidget()

@@ -84,7 +84,8 @@ def test_version_3_libraries_gain_the_repair_columns(gen2res_home, tmp_path):
     conn = sqlite3.connect(gen2res_home / "library.sqlite3")
     conn.executescript(
         "ALTER TABLE photos DROP COLUMN damage_map; ALTER TABLE restorations DROP COLUMN "
-        "damage_map; DROP TABLE settings; DROP TABLE named_regions; PRAGMA user_version = 3;"
+        "damage_map; DROP TABLE settings; DROP TABLE named_regions; ALTER TABLE faces DROP "
+        "COLUMN found_by; ALTER TABLE photos DROP COLUMN faces_searched; PRAGMA user_version = 3;"
     )
     conn.close()
     with Library.open(gen2res_home) as lib:

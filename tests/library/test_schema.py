@@ -111,3 +111,50 @@ def test_damaged_database_is_explained(gen2res_home):
     (gen2res_home / "library.sqlite3").write_bytes(b"this is not a database, just bytes " * 200)
     with pytest.raises(Gen2ResError, match="damaged"):
         Library.open(gen2res_home)
+
+
+# Rows of a version 5 library: a photo with a confirmed face, a photo a restore found no
+# face on (its note), a photo restored with faces off, and one never looked at.
+V5_ROWS = """
+INSERT INTO photos (id, hash, file, original_name, original_path, imported, size, format,
+    width, height, mode) VALUES
+    (1, 'a1', 'photos/a1/a1.png', 'rose.png', '/scans/rose.png', '2024-01-01T00:00:00Z', 3, 'PNG', 64, 48, 'RGB'),
+    (2, 'b2', 'photos/b2/b2.png', 'cups.png', '/scans/cups.png', '2024-01-01T00:00:00Z', 3, 'PNG', 64, 48, 'RGB'),
+    (3, 'c3', 'photos/c3/c3.png', 'fold.png', '/scans/fold.png', '2024-01-01T00:00:00Z', 3, 'PNG', 64, 48, 'RGB'),
+    (4, 'd4', 'photos/d4/d4.png', 'dog.png', '/scans/dog.png', '2024-01-01T00:00:00Z', 3, 'PNG', 64, 48, 'RGB');
+INSERT INTO subjects VALUES (1, 'Rose', 'person', 'face', '2024-01-01T00:00:00Z');
+INSERT INTO faces (id, photo, x, y, w, h, landmarks, confirmed_subject)
+    VALUES (7, 1, 5, 6, 20, 20, '[[1.5, 2.5]]', 1);
+INSERT INTO restorations (photo, settings, seed, file, created) VALUES
+    (2, '{"faces_note": "No face found in cups.png.", "restore_faces": true}', 0,
+     'restorations/2/0.png', '2024-01-02T00:00:00Z'),
+    (3, '{"restore_faces": false}', 0, 'restorations/3/0.png', '2024-01-02T00:00:00Z');
+PRAGMA user_version = 5;
+"""
+
+
+def test_version_5_libraries_keep_their_faces_and_learn_which_photos_were_searched(
+    gen2res_home,
+):
+    from gen2res_desktop.library import FaceData, schema
+
+    assert SCHEMA_VERSION == 6
+    _make_db(gen2res_home, "".join(schema.MIGRATIONS[:5]) + V5_ROWS)
+    with Library.open(gen2res_home) as lib:
+        assert lib.db.row("PRAGMA user_version")[0] == 6
+        (face,) = lib.list_faces(photo_id=1)
+        assert (face.id, face.box, face.landmarks, face.confirmed_subject) == (
+            7,
+            (5, 6, 20, 20),
+            [(1.5, 2.5)],
+            "Rose",
+        )
+        assert face.found_by is None and face.second_pass is None  # not known: stored before
+        searched = {p.id: p.faces_searched for p in lib.list_photos()}
+        # a photo with a face, or one a restore found none on, was searched; the others not
+        assert searched[1] is not None and searched[2] is not None
+        assert searched[3] is None and searched[4] is None
+        assert len(lib.list_restorations(2)) == 1 and lib.get_photo(4).original_name == "dog.png"
+        (new,) = lib.replace_faces(4, [FaceData((1, 1, 30, 30), found_by="hog, enhanced")])
+        assert new.found_by == "hog, enhanced" and lib.get_photo(4).faces_searched is not None
+    assert any(p.name.startswith("library-v5-") for p in (gen2res_home / "backups").iterdir())

@@ -357,3 +357,32 @@ def test_library_never_imports_qt():
         "assert not [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6'))]"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_face_search_is_recorded_with_the_pass_that_found_each_face(lib, tmp_path):
+    from gen2res_desktop.library.models import SECOND_PASS_WORDS
+
+    photo, other = _import(lib, tmp_path, 2)
+    assert lib.get_photo(photo).faces_searched is None  # imported, not searched yet
+    # a search that found nothing is recorded too: "none found" is then known
+    assert lib.replace_faces(photo, []) == []
+    searched = lib.get_photo(photo).faces_searched
+    assert searched is not None and searched.endswith("Z")
+    assert lib.get_photo(other).faces_searched is None
+
+    faded, named, first = lib.replace_faces(
+        photo,
+        [
+            FaceData((10, 10, 40, 40), found_by="cnn, enhanced"),
+            FaceData((60, 10, 40, 40), found_by="named in the file"),
+            FaceData((110, 10, 40, 40)),
+        ],
+    )
+    assert [f.found_by for f in lib.list_faces(photo_id=photo)] == [
+        "cnn, enhanced",
+        "named in the file",
+        None,
+    ]
+    assert lib.get_face(faded.id).found_by == "cnn, enhanced"
+    assert faded.second_pass == SECOND_PASS_WORDS["cnn, enhanced"]
+    assert named.second_pass is None and first.second_pass is None

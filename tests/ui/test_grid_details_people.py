@@ -493,3 +493,55 @@ def test_sidebar_people_entry_is_a_view_between_all_photos_and_the_subjects(qtbo
     event = QDropEvent(QPointF(pos), Qt.LinkAction, mime, Qt.LeftButton, Qt.NoModifier)
     sidebar.dropEvent(event)
     assert dropped == [] and not event.isAccepted()
+
+
+def test_the_faces_line_says_whether_the_photo_was_searched_and_by_which_search(
+    qtbot, family, panel
+):
+    lib, ids = family
+    a, k = ids["astronaut"], ids["coffee"]
+
+    def faces_line() -> QLabel:
+        (label,) = [
+            w for w in panel.faces_box.findChildren(QLabel, "facesSummary") if w.isVisibleTo(panel)
+        ]
+        return label
+
+    panel.show_photo(k)
+    assert faces_line().text() == "Faces: not searched yet"
+    assert "Find faces" in faces_line().toolTip()
+    lib.replace_faces(k, [])  # a search that found no face
+    panel.show_photo(k)
+    assert faces_line().text() == "Faces: none found"
+
+    # found only by the second search, on the faded print's brightened copy
+    lib.replace_faces(a, [FaceData(box=(170, 50, 90, 100), found_by="hog, enhanced")])
+    panel.show_photo(a)
+    assert faces_line().text() == "Faces: 1 (found on a brightened copy of this faded print)"
+    assert "first search found no face" in faces_line().toolTip()
+    assert "Face 1:" in face_texts(panel)
+    lib.replace_faces(a, [FaceData(box=(170, 50, 90, 100), found_by="cnn, enhanced")])
+    panel.show_photo(a)
+    assert "slower second search" in faces_line().text()
+    lib.replace_faces(
+        a,
+        [
+            FaceData(box=(170, 50, 90, 100), found_by="hog, enhanced"),
+            FaceData(box=(300, 50, 90, 100), found_by="named in the file"),
+        ],
+    )
+    panel.show_photo(a)
+    assert faces_line().text() == (
+        "Faces: 2 (face 1 found on a brightened copy of this faded print)"
+    )
+    # the first search's faces, and the file's named ones, need no word about it
+    lib.replace_faces(
+        a,
+        [
+            FaceData(box=(170, 50, 90, 100), found_by="hog"),
+            FaceData(box=(300, 50, 90, 100), found_by="named in the file"),
+        ],
+    )
+    panel.show_photo(a)
+    assert faces_line().text() == "Faces: 2" and faces_line().toolTip() == ""
+    qtbot.waitUntil(lambda: panel.face_thumbs.pending() == 0)

@@ -1,6 +1,7 @@
 """What the window says about jobs: "Paused" while paused, the single-photo question's
-default when no face was found, and this computer's speed measured as soon as a prior is
-installed (so the first training already says how long it takes)."""
+default when a search found no face (and when none was made yet), and this computer's
+speed measured as soon as a prior is installed (so the first training already says how
+long it takes)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,53 @@ def test_the_speed_is_measured_as_soon_as_a_prior_is_installed(qtbot, tmp_path, 
     finally:
         window.close()
         library.close()
+
+
+def test_the_question_defaults_to_repairing_only_once_a_search_found_no_face(
+    qtbot, make_window, tmp_path
+):
+    from PIL import Image
+    from skimage import data
+
+    cups = tmp_path / "cups.png"
+    Image.fromarray(data.coffee()[::4, ::4]).save(cups)
+    asked = []
+    # not searched after the import (the setting is off), so nothing is known: faces first
+    window = make_window()
+    window.imports.import_paths([cups])
+    pid = window.library.list_photos()[0].id
+    window.sidebar.select_view(View("all"))
+    window.views.select_rows([window.model.row_of(("photo", pid))])
+    window.choose = lambda title, q, choices: asked.append((q, choices)) or None  # Cancel
+    assert window.restore.restore_selected() == []
+    assert asked[-1][1] == ("Restore faces (slow)", "Repair photo only")
+    # the search then finds none (recorded in the library): repairing only is the default
+    window.imports.find_faces([pid])
+    assert window.library.list_faces(photo_id=pid) == []
+    assert window.restore.restore_selected() == []
+    question, choices = asked[-1]
+    assert choices == ("Repair photo only", "Restore faces (slow)")
+    assert question.startswith("No face was found in this photo")
+    assert window.library.get_photo(pid).faces_searched is not None
+
+
+def test_the_setting_to_search_after_imports_is_no_proof_a_photo_was_searched(
+    qtbot, make_window, tmp_path
+):
+    from PIL import Image
+    from skimage import data
+
+    cups = tmp_path / "cups.png"
+    Image.fromarray(data.coffee()[::4, ::4]).save(cups)
+    window = make_window()  # imported while searching after imports was off
+    window.imports.import_paths([cups])
+    window.settings.find_faces = True  # turned on later: this photo is still unsearched
+    pid = window.library.list_photos()[0].id
+    window.sidebar.select_view(View("all"))
+    window.views.select_rows([window.model.row_of(("photo", pid))])
+    asked = []
+    window.choose = lambda title, q, choices: asked.append((q, choices)) or None
+    assert window.restore.restore_selected() == []
+    question, choices = asked[0]
+    assert choices == ("Restore faces (slow)", "Repair photo only")
+    assert "No face was found" not in question

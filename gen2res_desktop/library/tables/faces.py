@@ -13,7 +13,7 @@ from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.metadata.regions import iou
 from gen2res_desktop.library.database import Database
 from gen2res_desktop.library.models import DESCRIPTOR_SIZE, Face, FaceData
-from gen2res_desktop.library.values import from_json, to_json
+from gen2res_desktop.library.values import from_json, now, to_json
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ def _face(r: sqlite3.Row) -> Face:
         suggested_subject=r["suggested_name"],
         suggested_distance=r["suggested_distance"],
         confirmed_subject=r["confirmed_name"],
+        found_by=r["found_by"],
     )
 
 
@@ -55,7 +56,8 @@ class Faces:
         self.db = db
 
     def replace(self, photo_id: int, faces: Sequence[FaceData]) -> list[Face]:
-        """Store a fresh detection for a photo; a face the user had confirmed keeps its subject."""
+        """Store a fresh detection for a photo (no face at all included: the photo is then
+        known to show none); a face the user had confirmed keeps its subject."""
         old = self.db.rows(
             "SELECT x, y, w, h, confirmed_subject FROM faces WHERE photo = ?", [photo_id]
         )
@@ -80,14 +82,16 @@ class Faces:
             keep = max(confirmed, key=lambda c, b=box: iou(b, c[0]), default=None)
             subject = keep[1] if keep is not None and iou(box, keep[0]) >= _SAME_FACE_IOU else None
             landmarks = to_json([[float(x), float(y)] for x, y in face.landmarks])
-            rows.append([photo_id, *box, landmarks, descriptor, subject])
+            rows.append([photo_id, *box, landmarks, descriptor, subject, face.found_by])
         with self.db.write() as c:
             c.execute("DELETE FROM faces WHERE photo = ?", [photo_id])
             c.executemany(
-                "INSERT INTO faces (photo, x, y, w, h, landmarks, descriptor, confirmed_subject) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO faces (photo, x, y, w, h, landmarks, descriptor, confirmed_subject, "
+                "found_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            # in the same transaction: the faces stored are those of the search made now
+            c.execute("UPDATE photos SET faces_searched = ? WHERE id = ?", [now(), photo_id])
         return self.find(photo_id=photo_id)
 
     def find(self, photo_id: int | None = None, subject_id: int | None = None) -> list[Face]:

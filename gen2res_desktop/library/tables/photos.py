@@ -67,6 +67,7 @@ class Photos:
             mode=r["mode"],
             taken=r["taken"],
             exif=from_json(r["exif"], {}, dict, f"photo {r['id']} exif"),
+            faces_searched=r["faces_searched"],
         )
 
     def get(self, photo_id: int) -> Photo:

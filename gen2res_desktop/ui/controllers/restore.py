@@ -119,19 +119,14 @@ class RestoreController(Controller):
 
     def _no_face_found(self, plan: PhotoPlan) -> bool:
         """A face search of the photo found nothing (so regenerating faces cannot apply):
-        no face stored, no crop box, and it was searched: faces are found after each
-        import (Settings), or an earlier restore of it found none. While a face search
-        is still under way nothing is known yet."""
+        it was searched (the library records each search, none found included), no face
+        is stored and there is no crop box. A photo not searched yet may well show one."""
         lib = self.library
+        if lib.get_photo(plan.photo_id).faces_searched is None:
+            return False
         if lib.list_faces(photo_id=plan.photo_id) or load_crop(lib, plan.photo_id) is not None:
             return False
-        if any(s.kind != "person" for s in plan.subjects):
-            return False  # a pet needs its crop box, not a face
-        if any(j.kind == "faces" for j in self.window.io_runner.pending()):
-            return False
-        if self.settings.find_faces:
-            return True
-        return any(r.settings.get("faces_note") for r in lib.list_restorations(plan.photo_id))
+        return all(s.kind == "person" for s in plan.subjects)  # a pet needs its crop box
 
     def _how_long(self, seconds: float | None) -> str:
         if seconds is None:
