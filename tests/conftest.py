@@ -25,6 +25,16 @@ def torch_engine_unless_asked(monkeypatch):
     monkeypatch.setattr(runtimes, "CPU_PREFERENCE", ())
 
 
+@pytest.fixture(autouse=True)
+def fp32_sampling_on_any_cpu(monkeypatch):
+    """The same numbers on every test machine: sampling goes bf16 only on CPUs with native
+    bf16, so tests pretend there is none (tests/core/test_bf16_sampling.py asks for it)."""
+    from gen2res_desktop.core import devices, runtimes
+
+    monkeypatch.setattr(devices, "native_bf16", lambda: False)
+    monkeypatch.setattr(runtimes, "native_bf16", lambda: False)
+
+
 @pytest.fixture(scope="session")
 def tiny_prior_dir(tmp_path_factory) -> Path:
     return save_tiny_prior(tmp_path_factory.mktemp("tiny_prior"))

@@ -25,6 +25,7 @@ subject (or photo), so a run cut short keeps what it measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -206,6 +207,281 @@ def run_sampler(exp: Exp, subjects: int, work: Path, log: Log, base: TrainOption
         log(f"sampler: subject {s} done")
 
 
+STEPS_SWEEP = (6, 8, 10, 15, 25, None)
+STEPS_KS = (100, 200, 300, 400)
+STEPS_SEEDS = 2
+
+
+def run_steps(exp: Exp, subjects: int, work: Path, log: Log, base: TrainOptions) -> None:
+    """The personal adapter's restore at each respaced step count and K, two sampling seeds
+    per photo: the evidence for the default step count (paired differences, so a photo's
+    own difficulty cancels out)."""
+    w = exp.world
+    exp.meta["seeds"] = STEPS_SEEDS
+    for cases in _subjects(w, subjects):
+        s = cases[0].subject
+        t = Timer()
+        path = work / f"steps-base-s{s}.safetensors"
+        if not path.exists():  # the adapter depends only on the subject and the options
+            train_adapter(w.prior, album(exp.scale, s), path, base)
+        log(f"steps: subject {s} adapter ready in {t.done()[0]:.0f} s")
+        model = with_adapter(w.prior, path)
+        for k in STEPS_KS:
+            for steps in STEPS_SWEEP:
+                for seed in range(STEPS_SEEDS):
+                    t = Timer()
+                    images = restore_batch(model, cases, k, steps, seed=s + 1000 * seed)
+                    wall, cpu = t.done()
+                    for case, img in zip(cases, images, strict=True):
+                        exp.add(
+                            "personal adapter",
+                            "steps",
+                            case,
+                            k,
+                            steps,
+                            img,
+                            seed=seed,
+                            evals=steps or k,
+                            cpu_s_per_photo=cpu / len(cases),
+                        )
+        write(exp)
+        log(f"steps: subject {s} done")
+
+
+BF16_STEPS = (10, 25)
+
+
+@contextlib.contextmanager
+def _sampling_dtype(dtype: torch.dtype | None):
+    """Make restore_tensor's gradient-free steps autocast to ``dtype`` (None: fp32), as the
+    product would where the CPU has native bf16."""
+    from gen2res_desktop.core import diffusion
+
+    before = diffusion.autocast_dtype
+    diffusion.autocast_dtype = lambda device, precision="auto": dtype
+    try:
+        yield
+    finally:
+        diffusion.autocast_dtype = before
+
+
+def run_bf16(exp: Exp, subjects: int, work: Path, log: Log, base: TrainOptions) -> None:
+    """The personal adapter's restore with its denoising steps in bf16 autocast against
+    fp32, the same photos, seeds and noise: what bf16 rounding does to the restored face."""
+    w = exp.world
+    exp.meta["seeds"] = STEPS_SEEDS
+    exp.meta["native_bf16"] = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    for cases in _subjects(w, subjects):
+        s = cases[0].subject
+        path = work.parent / f"exp-{exp.scale.name}-steps" / f"steps-base-s{s}.safetensors"
+        if not path.exists():
+            path = work / f"bf16-base-s{s}.safetensors"
+            train_adapter(w.prior, album(exp.scale, s), path, base)
+        model = with_adapter(w.prior, path)
+        for k in KS:
+            for steps in BF16_STEPS:
+                for seed in range(STEPS_SEEDS):
+                    for label, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+                        t = Timer()
+                        with _sampling_dtype(dtype):
+                            images = restore_batch(model, cases, k, steps, seed=s + 1000 * seed)
+                        wall, cpu = t.done()
+                        for case, img in zip(cases, images, strict=True):
+                            exp.add(
+                                label,
+                                "precision",
+                                case,
+                                k,
+                                steps,
+                                img,
+                                seed=seed,
+                                evals=steps,
+                                cpu_s_per_photo=cpu / len(cases),
+                            )
+        write(exp)
+        log(f"bf16: subject {s} done")
+
+
+def _bf16_markdown(rows: list[dict], meta: dict) -> list[str]:
+    lines = [
+        f"This CPU reports native bf16: {meta.get('native_bf16')}. Each difference is paired: "
+        "the same photo, seed and noise in bf16 and fp32, mean ± standard error over all pairs.",
+        "",
+        "| K | restore steps | identity fp32 | identity bf16 | identity bf16 - fp32 | "
+        "PSNR bf16 - fp32 | pairs |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in aggregate([r for r in rows if r["variant"] == "fp32"], ("k", "restore_steps")):
+        cur = {"k": c["k"], "restore_steps": c["restore_steps"]}
+        b = aggregate(
+            [
+                r
+                for r in rows
+                if r["variant"] == "bf16"
+                and r["k"] == c["k"]
+                and r["restore_steps"] == c["restore_steps"]
+            ],
+            ("k",),
+        )[0]
+        di = paired_vs(rows, cur | {"variant": "bf16"}, cur | {"variant": "fp32"}, "identity")
+        dp = paired_vs(rows, cur | {"variant": "bf16"}, cur | {"variant": "fp32"}, "psnr")
+        lines.append(
+            f"| {c['k']} | {c['restore_steps']} | {_f(c, 'identity')} | {_f(b, 'identity')} | "
+            f"{di[0]:+.4f} ± {di[1]:.4f} | {dp[0]:+.3f} ± {dp[1]:.3f} | {di[2]} |"
+        )
+    return lines
+
+
+PATCH = 0.5
+
+
+def patch_variants(base: TrainOptions) -> list[Variant]:
+    """Whole-face training against half-side crops at equal image-steps and at four times
+    the steps (equal FLOPs, about equal time on a large prior)."""
+    crop = replace(base, patch=PATCH)
+    return [
+        Variant("whole faces (default)", "whole", base),
+        Variant(f"crops {PATCH:g} side, same steps", "patch", crop),
+        Variant(f"crops {PATCH:g} side, 4x steps", "patch", replace(crop, steps=4 * base.steps)),
+    ]
+
+
+def run_patch(exp: Exp, subjects: int, work: Path, log: Log, restore_steps) -> None:
+    """Patch training (random crops of the aligned faces, full-size sampling) against
+    whole-face training with the product's adapter options: identity and quality of the
+    restore, and the training's CPU time."""
+    w = exp.world
+    exp.meta["restore_steps"] = restore_steps
+    exp.meta["seeds"] = STEPS_SEEDS
+    variants = patch_variants(exp.scale.personal)  # the product's adapter options
+    if exp.scale.name == "smoke":
+        variants = [replace(v, options=replace(v.options, steps=3, batch_size=2)) for v in variants]
+    for cases in _subjects(w, subjects):
+        s = cases[0].subject
+        for v in variants:
+            t = Timer()
+            path = work / f"patch-s{s}-{v.group}-{v.options.steps}.safetensors"
+            train_adapter(w.prior, album(exp.scale, s), path, v.options)
+            _, train_cpu = t.done()
+            model = with_adapter(w.prior, path)
+            for k in KS:
+                for seed in range(STEPS_SEEDS):
+                    images = restore_batch(model, cases, k, restore_steps, seed=s + 1000 * seed)
+                    for case, img in zip(cases, images, strict=True):
+                        exp.add(
+                            v.name,
+                            v.group,
+                            case,
+                            k,
+                            restore_steps,
+                            img,
+                            seed=seed,
+                            image_steps=v.options.steps * v.options.batch_size,
+                            train_cpu_s=train_cpu,
+                        )
+            log(f"patch: subject {s} {v.name}: trained in {train_cpu:.0f} CPU s")
+        write(exp)
+
+
+def _patch_markdown(rows: list[dict], meta: dict) -> list[str]:
+    lines = [
+        f"Restores with {meta.get('restore_steps')} steps, two sampling seeds per photo; "
+        "differences are paired against whole-face training (same photo, K and seed). "
+        "Training CPU seconds are per subject, on this machine's threads.",
+        "",
+        "| training | image-steps | train CPU s | identity K=200 | identity K=400 | "
+        "vs whole K=200 | vs whole K=400 | PSNR vs whole K=200 | artefact vs whole K=200 | pairs |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    whole = next((r["variant"] for r in rows if r["group"] == "whole"), None)
+    for c in aggregate(rows, ("variant",)):
+        cells = {
+            k: aggregate([r for r in rows if r["variant"] == c["variant"] and r["k"] == k], ("k",))[
+                0
+            ]
+            for k in KS
+        }
+        d = {
+            (k, m): paired_vs(
+                rows, {"variant": c["variant"], "k": k}, {"variant": whole, "k": k}, m
+            )
+            for k in KS
+            for m in ("identity", "psnr", "artefact")
+        }
+        lines.append(
+            f"| {c['variant']} | {c.get('image_steps', 0):.0f} | {c.get('train_cpu_s', 0):.0f} | "
+            f"{_f(cells[KS[0]], 'identity')} | {_f(cells[KS[1]], 'identity')} | "
+            f"{d[(KS[0], 'identity')][0]:+.3f} ± {d[(KS[0], 'identity')][1]:.3f} | "
+            f"{d[(KS[1], 'identity')][0]:+.3f} ± {d[(KS[1], 'identity')][1]:.3f} | "
+            f"{d[(KS[0], 'psnr')][0]:+.2f} ± {d[(KS[0], 'psnr')][1]:.2f} | "
+            f"{d[(KS[0], 'artefact')][0]:+.3f} ± {d[(KS[0], 'artefact')][1]:.3f} | "
+            f"{d[(KS[0], 'identity')][2]} |"
+        )
+    return lines
+
+
+def _steps_markdown(rows: list[dict]) -> list[str]:
+    lines = [
+        "Each difference is paired: the same photo and sampling seed at two step counts, "
+        "mean ± standard error over all pairs.",
+        "",
+        "| K | restore steps | identity | PSNR | identity vs 25 steps | identity vs all K | "
+        "PSNR vs 25 steps | CPU s per photo | pairs |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in aggregate(rows, ("k", "restore_steps")):
+        cur = {"k": c["k"], "restore_steps": c["restore_steps"]}
+        at25 = paired_vs(rows, cur, {"k": c["k"], "restore_steps": 25}, "identity")
+        allk = paired_vs(rows, cur, {"k": c["k"], "restore_steps": None}, "identity")
+        p25 = paired_vs(rows, cur, {"k": c["k"], "restore_steps": 25}, "psnr")
+        cpu = np.mean(
+            [
+                r["cpu_s_per_photo"]
+                for r in rows
+                if r["k"] == c["k"] and r["restore_steps"] == c["restore_steps"]
+            ]
+        )
+        lines.append(
+            f"| {c['k']} | {c['restore_steps'] or 'all ' + str(c['k'])} | {_f(c, 'identity')} | "
+            f"{_f(c, 'psnr')} | {at25[0]:+.3f} ± {at25[1]:.3f} | {allk[0]:+.3f} ± {allk[1]:.3f} | "
+            f"{p25[0]:+.2f} ± {p25[1]:.2f} | {cpu:.2f} | {at25[2]} |"
+        )
+    lines += [
+        "",
+        "Pooled over every K (the same pairs, all K together):",
+        "",
+        "| restore steps | identity vs 25 steps | identity vs all K | PSNR vs 25 steps | pairs |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for steps in STEPS_SWEEP:
+        d25 = _pooled(rows, steps, 25, "identity")
+        dall = _pooled(rows, steps, None, "identity")
+        p25 = _pooled(rows, steps, 25, "psnr")
+        lines.append(
+            f"| {steps or 'all K'} | {d25[0]:+.3f} ± {d25[1]:.3f} | {dall[0]:+.3f} ± "
+            f"{dall[1]:.3f} | {p25[0]:+.2f} ± {p25[1]:.2f} | {d25[2]} |"
+        )
+    return lines
+
+
+def _pooled(rows: list[dict], a, b, metric: str) -> tuple[float, float, int]:
+    """Paired a - b step counts over every K, photo and seed."""
+
+    def pick(steps):
+        return {
+            (r["case"], r["k"], r.get("seed")): r[metric]
+            for r in rows
+            if r["restore_steps"] == steps
+        }
+
+    sa, sb = pick(a), pick(b)
+    d = np.array([sa[c] - sb[c] for c in sorted(set(sa) & set(sb))])
+    if not d.size:
+        return float("nan"), float("nan"), 0
+    m, sem = mean_sem(d)
+    return m, sem, d.size
+
+
 def run_budget(
     exp: Exp, subjects: int, work: Path, log: Log, restore_steps, base: TrainOptions
 ) -> None:
@@ -321,7 +597,9 @@ def paired_vs(rows: list[dict], a: dict, b: dict, metric: str) -> tuple[float, f
 
     def pick(f):
         return {
-            (r["case"], r["k"]): r[metric] for r in rows if all(r.get(k) == v for k, v in f.items())
+            (r["case"], r["k"], r.get("seed")): r[metric]
+            for r in rows
+            if all(r.get(k) == v for k, v in f.items())
         }
 
     sa, sb = pick(a), pick(b)
@@ -370,6 +648,12 @@ def markdown(exp: Exp) -> str:
                 f"{_f(c, 'ssim')} | {_f(c, 'artefact')} | {di[0]:+.3f} ± {di[1]:.3f} | "
                 f"{dp[0]:+.2f} ± {dp[1]:.2f} | {c['n']} |"
             )
+    elif exp.name == "steps":
+        lines += _steps_markdown(rows)
+    elif exp.name == "bf16":
+        lines += _bf16_markdown(rows, exp.meta)
+    elif exp.name == "patch":
+        lines += _patch_markdown(rows, exp.meta)
     elif exp.name == "budget":
         base = exp.meta.get("base", {})
         lines += [
@@ -510,14 +794,14 @@ def _panel(cells, metric, x_key, title, series, colour) -> Image.Image:
 
 def figure(exp: Exp) -> Image.Image:
     """Identity (left) and PSNR (right) against cost (log scale), a line per group and K."""
-    if exp.name == "budget":
+    if exp.name in ("budget", "patch"):
         x_key, x_label, key = "image_steps", "image-steps", ("variant", "group", "k")
     elif exp.name == "album":
         x_key, x_label, key = "cpu_s", "CPU s per photo", ("variant", "group", "k")
     else:
         x_key, x_label, key = "evals", "restore steps", ("variant", "k", "restore_steps")
     cells = [c for c in aggregate(exp.rows, key) if c.get(x_key)]
-    series_key = "group" if exp.name != "sampler" else "variant"
+    series_key = "group" if exp.name not in ("sampler", "steps", "bf16") else "variant"
     series: dict[str, list[dict]] = {}
     for c in cells:
         series.setdefault(f"{c[series_key]} K={c['k']}", []).append(c)
@@ -595,6 +879,12 @@ def main(argv: list[str] | None = None) -> int:
         t = Timer()
         if name == "sampler":
             run_sampler(exp, subjects, work, log, base)
+        elif name == "steps":
+            run_steps(exp, subjects, work, log, base)
+        elif name == "bf16":
+            run_bf16(exp, subjects, work, log, base)
+        elif name == "patch":
+            run_patch(exp, subjects, work, log, restore_steps)
         elif name == "budget":
             run_budget(exp, subjects, work, log, restore_steps, base)
         elif name == "album":

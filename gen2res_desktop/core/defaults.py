@@ -5,7 +5,7 @@ gives each its measured reason.
 """
 
 STRENGTH = 200  # noise level K for restoring, as in the paper
-RESTORE_STEPS: int | None = 25  # respaced sampler steps; None: all K ancestral steps
+RESTORE_STEPS: int | None = 10  # respaced sampler steps; None: all K ancestral steps
 ALBUM_COUNT = 16
 ALBUM_STRENGTH = 400
 ALBUM_STEPS: int | None = 100  # respaced; None: all ALBUM_STRENGTH ancestral steps

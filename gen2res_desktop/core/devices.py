@@ -64,6 +64,28 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
     return None
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively (AVX-512 BF16 or AMX, as oneDNN reports).
+    Elsewhere bf16 is emulated and slower than fp32."""
+    try:
+        return bool(
+            torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
+    except (AttributeError, RuntimeError):  # a torch without the query
+        return False
+
+
+def sampling_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for the denoising steps that need no gradient: bf16 on a CPU that
+    has it natively, as on a GPU. The toy world measured its restores within 0.001 identity
+    and 0.01 dB of fp32 (benchmarks/results/toyworld_bf16_cpu.md); steps with a gradient
+    (the album's guided ones) and training keep :func:`autocast_dtype`: bf16 training ran
+    slower than fp32 on a CPU."""
+    if device.type == "cpu" and native_bf16():
+        return torch.bfloat16
+    return autocast_dtype(device)
+
+
 def memory_format(device: torch.device) -> torch.memory_format:
     """Channels-last for sampling on a CPU, where oneDNN's convolutions run faster with it
     (benchmarks/results/speed_variants_full_cpu.md: the 256 px forward 4.26 -> 3.73 s); the

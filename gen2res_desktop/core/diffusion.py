@@ -15,7 +15,13 @@ import torch
 from PIL import Image
 
 from gen2res_desktop.core import defaults
-from gen2res_desktop.core.devices import as_layout, autocast, autocast_dtype, oom_as_error
+from gen2res_desktop.core.devices import (
+    as_layout,
+    autocast,
+    autocast_dtype,
+    oom_as_error,
+    sampling_dtype,
+)
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.images import pil_to_tensor, tensor_to_pil
 from gen2res_desktop.core.priors import LoadedPrior
@@ -127,7 +133,7 @@ def restore_tensor(
     sched = Schedule(prior.scheduler)
     ts = sched.timesteps(settings.strength, settings.steps)
     gens = [torch.Generator().manual_seed(settings.seed) for _ in range(y0.shape[0])]
-    dtype = autocast_dtype(prior.device)
+    dtype = sampling_dtype(prior.device)
     y0 = y0.to(prior.device, torch.float32)
 
     def noise() -> torch.Tensor:
@@ -205,7 +211,7 @@ def generate_album(
     # guidance points passed by step i: multiples of `every` in [K-1 - t_i, K-1 - t_{i+1})
     ends = [settings.strength - 1 - t for t in ts] + [settings.strength]
     passes = [-(-ends[i + 1] // every) - (-(-ends[i] // every)) for i in range(len(ts))]
-    dtype = autocast_dtype(prior.device)
+    dtype, guided_dtype = sampling_dtype(prior.device), autocast_dtype(prior.device)
     y0 = pil_to_tensor(image, prior.resolution).unsqueeze(0).to(prior.device)
     album: list[Image.Image] = []
     total = len(ts) * settings.count
@@ -233,7 +239,7 @@ def generate_album(
                 guide = settings.guidance_scale > 0 and passes[i] > 0
                 if guide:
                     x_in = x.detach().requires_grad_(True)
-                    eps = _eps(prior, x_in, t, dtype)
+                    eps = _eps(prior, x_in, t, guided_dtype)
                     x0_hat = sched.predict_x0(x_in, eps, t)
                     dist = (y0 - x0_hat).flatten(1).norm(dim=1).sum()
                     (grad,) = torch.autograd.grad(dist, x_in)

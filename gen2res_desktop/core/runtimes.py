@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from gen2res_desktop.core.defaults import RUNTIME_CHOICES
-from gen2res_desktop.core.devices import in_layout
+from gen2res_desktop.core.devices import in_layout, native_bf16
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.hashing import sha256_file
 from gen2res_desktop.core.priors import LoadedPrior
@@ -81,6 +81,8 @@ def choose_runtime(device: torch.device, setting: str = "auto") -> str:
                 "use --runtime auto.",
             )
         return setting
+    if native_bf16():
+        return TORCH  # torch in bf16 beats the fp32 engines (core.devices.sampling_dtype)
     return next((r for r in CPU_PREFERENCE if installed(r)), TORCH)
 
 
