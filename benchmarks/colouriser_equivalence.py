@@ -119,6 +119,7 @@ def compare(cls: type, size: str, seed: int, input_size: int) -> tuple[list[dict
         theirs.refine_net[0][0].weight_u.mul_(spread / 40.0)
     sd = {k: v.clone() for k, v in theirs.state_dict().items()}
     ours = ours_mod.build(sd, "random weights")
+    same_names = set(theirs.state_dict()) == set(ours.state_dict())
     same_keys = list(theirs.state_dict()) == list(ours.state_dict())
     shapes = all(theirs.state_dict()[k].shape == v.shape for k, v in ours.state_dict().items())
     rows = []
@@ -149,6 +150,7 @@ def compare(cls: type, size: str, seed: int, input_size: int) -> tuple[list[dict
         "config": size,
         "tensors": len(sd),
         "parameters": ours_mod.parameters(ours),
+        "same_names": same_names,
         "same_names_same_order": same_keys,
         "same_shapes": shapes,
         "shape": ours.shape.__dict__,
@@ -187,8 +189,8 @@ def write(rows: list[dict], facts: list[dict], commit: str) -> None:
     ]
     for f in facts:
         lines.append(
-            f"- {f['config']}: {f['tensors']} tensors, same names in the same order: "
-            f"{f['same_names_same_order']}, same shapes: {f['same_shapes']}; "
+            f"- {f['config']}: {f['tensors']} tensors, same names: {f['same_names']}, in the "
+            f"same order: {f['same_names_same_order']}, same shapes: {f['same_shapes']}; "
             f"{f['parameters']:,} parameters"
         )
     lines += [

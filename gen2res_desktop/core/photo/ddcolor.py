@@ -149,9 +149,11 @@ class _SpectralConv(nn.Module):
     def __init__(self, cin: int, cout: int, kernel: int, bias: bool) -> None:
         super().__init__()
         self.padding = (kernel - 1) // 2
+        # bias first: spectral_norm re-registers the weight after it, and the checkpoints
+        # list the tensors in that order
+        self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
         self.weight_orig = nn.Parameter(torch.empty(cout, cin, kernel, kernel))
         nn.init.kaiming_normal_(self.weight_orig)
-        self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
         u = F.normalize(torch.randn(cout), dim=0, eps=1e-12)
         v = F.normalize(torch.randn(cin * kernel * kernel), dim=0, eps=1e-12)
         self.register_buffer("weight_u", u)
