@@ -11,6 +11,7 @@ from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.photo.settings import (
     AUTO,
     MONOCHROME_CHOICES,
+    OFF,
     OPENCV,
     UPSCALE_FACTORS,
     RepairSettings,
@@ -72,6 +73,13 @@ def add_repair_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--mask-out", type=Path, metavar="FILE", help="write the damage map used")
     g.add_argument("--faces", choices=_ON_OFF, default="on", help="off: repair the photo only")
+    g.add_argument(
+        "--colourise",
+        default=OFF,
+        metavar="MODEL|auto|off",
+        help="add colour to a black-and-white photo with a colouriser, after the faces; the "
+        "colour result is kept beside the black-and-white one (a file: OUT-colour.png)",
+    )
 
 
 def repair_settings(args: argparse.Namespace) -> RepairSettings:
@@ -92,6 +100,7 @@ def repair_settings(args: argparse.Namespace) -> RepairSettings:
         colour=args.colour == "auto",
         colour_strength=args.colour_strength,
         monochrome=args.monochrome,
+        colourise=args.colourise,
     )
 
 

@@ -70,8 +70,12 @@ def restore_whole_photo(
                 damage_map=mask,
                 progress=bar,
             )
+            colour_out = None
             if args.out:
                 save_image(result.image, args.out, overwrite=args.overwrite)
+                if result.colourised is not None:
+                    colour_out = colour_file(Path(args.out))
+                    save_image(result.colourised, colour_out, overwrite=args.overwrite)
             used_map = result.repair.damage_map if result.repair is not None else None
             if args.mask_out is not None and used_map is not None:
                 from gen2res_desktop.library.tables.photos import write_damage_map
@@ -94,6 +98,7 @@ def restore_whole_photo(
         for f, p, sc in zip(result.faces, result.plans, scored, strict=True)
     ]
     rid = result.restoration.id if result.restoration else None
+    colour_rid = result.colour_restoration.id if result.colour_restoration else None
     stages = result.repair.stages if result.repair is not None else []
     if args.json:
         print_json(
@@ -107,6 +112,13 @@ def restore_whole_photo(
                 ],
                 "mask_out": str(args.mask_out) if args.mask_out else None,
                 "note": result.note.cli_text() if result.note is not None else None,
+                "colourised": None
+                if result.colourised is None
+                else {
+                    "restoration_id": colour_rid,
+                    "out": str(colour_out) if colour_out else None,
+                },
+                "colour_note": result.colour_note.cli_text() if result.colour_note else None,
             }
         )
         return 0
@@ -125,7 +137,18 @@ def restore_whole_photo(
         print(f"Recorded restoration {rid}.")
     if args.out:
         print(f"Restored photo written to {args.out}.")
+    if result.colour_note is not None:
+        print(result.colour_note.cli_text())
+    if colour_rid is not None:
+        print(f"Recorded the colourised restoration {colour_rid} beside it.")
+    if colour_out is not None:
+        print(f"Colourised photo written to {colour_out}.")
     return 0
+
+
+def colour_file(out: Path) -> Path:
+    """Where the colourised photo of ``--out`` goes: beside it, ``-colour`` added."""
+    return out.with_name(f"{out.stem}-colour{out.suffix}")
 
 
 def face_scores_text(sc: FaceScores) -> str:

@@ -32,6 +32,12 @@ from gen2res_desktop.core.photo_restore import FaceOutcome, Region, find_regions
 from gen2res_desktop.core.pipeline import SingleOptions, face_batch, restore_crops
 from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from gen2res_desktop.core.sampling import RestoreSettings
+from gen2res_desktop.library.colour import (
+    already_in_colour,
+    colourise_image,
+    pick_colouriser,
+    record_colourised,
+)
 from gen2res_desktop.library.face_plans import (
     FacePlan,
     face_batches,
@@ -60,6 +66,11 @@ class WholePhotoResult:
     reference_counts: dict[int, int] = field(default_factory=dict)
     # why faces were asked for but none was regenerated (the print was repaired all the same)
     note: Gen2ResError | None = None
+    # colour, when asked for (``RepairSettings.colourise``): the coloured image, recorded as
+    # a restoration of its own beside the monochrome ``restoration``
+    colourised: Image.Image | None = None
+    colour_restoration: Restoration | None = None
+    colour_note: Gen2ResError | None = None
 
     def face_scores(self) -> list[FaceScores]:
         """Each restored face's subject and scores, in the order of ``faces``."""
@@ -148,6 +159,8 @@ def restore_whole_photo(
             damage_map = lib.photo_damage_map(photo_id)
     else:
         image, name = load_rgb(source), Path(source).name
+    # the colouriser is checked before the long work, so a missing one fails at once
+    colouriser = pick_colouriser(repair.colourise, photo_models(lib, device))
     if faces and subj is None and crop is None and stored is None:
         raise Gen2ResError(
             "Say whose photo this is.",
@@ -254,6 +267,22 @@ def restore_whole_photo(
         )
     if photo_id is not None:
         outcome.restoration = _record(lib, photo_id, outcome, settings, subj, repair, faces)
+    if colouriser is not None:
+        # last: on the finished print, faces included, so its lightness is the restoration's
+        coloured = colourise_image(
+            outcome.image,
+            colouriser,
+            photo_models(lib, device),
+            original=image,
+            progress=progress,
+            cancel=cancel,
+        )
+        if coloured is None:
+            outcome.colour_note = already_in_colour()
+        else:
+            outcome.colourised = coloured.image
+            if outcome.restoration is not None:
+                outcome.colour_restoration = record_colourised(lib, outcome.restoration, coloured)
     progress(Progress("done", 1, 1, "Restored"))
     return outcome
 

@@ -42,6 +42,7 @@ TASK_WORDS = {
     "jpeg": "JPEG blocks",
     "upscale": "Enlarging",
     "damage": "Finding scratches",
+    "colour": "Adding colour",
 }
 MODEL_FILES = "Model files (*.pth *.pt *.ckpt *.bin *.safetensors);;All files (*)"
 

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 BUILT_IN = "Built-in"
 BUILT_IN_DETECTOR = "Built-in (no download)"
 DAMAGE = "damage"  # the photo-model task of damage detectors
+COLOUR = "colour"  # the photo-model task of colourisers
+NO_COLOURISER_NOTE = "Adding colour needs the colouriser, a free download."
 AUTO_BUILT_IN_NOTE = (
     "Automatic uses the built-in detector; download the learned detector for better results "
     "on real prints."
@@ -99,6 +101,17 @@ def damage_detectors(
 def learned_detector() -> photo_models.CatalogueEntry | None:
     """The catalogue's damage detector to offer for download; None while it has none."""
     return next((e for e in photo_models.CATALOGUE.values() if e.task == DAMAGE), None)
+
+
+def colourisers(models: list[photo_models.PhotoModelInfo]) -> list[str]:
+    """The installed colourisers' names, the catalogue's first (what "auto" picks)."""
+    order = list(photo_models.CATALOGUE)
+    found = [m.name for m in models if m.task == COLOUR]
+    return sorted(found, key=lambda n: (order.index(n) if n in order else len(order), n))
+
+
+def catalogue_colouriser() -> photo_models.CatalogueEntry | None:
+    return next((e for e in photo_models.CATALOGUE.values() if e.task == COLOUR), None)
 
 
 def _title(name: str) -> str:
@@ -228,8 +241,8 @@ class RestoreOptionsDialog(QDialog):
         for key, label in MONOCHROME_LABELS.items():
             self.monochrome_combo.addItem(label, key)
         self.monochrome_combo.setToolTip(
-            "What happens to black-and-white and sepia photos. They never get colour invented "
-            "for them: the regenerated faces are toned to match too."
+            "What happens to black-and-white and sepia photos. The regenerated faces are toned "
+            "to match too. They get colour only if you ask for it below (6. Colour)."
         )
         colour = QGroupBox("4. Fading and colour")
         form = QFormLayout(colour)
@@ -246,6 +259,31 @@ class RestoreOptionsDialog(QDialog):
         )
         faces = QGroupBox("5. Faces")
         QVBoxLayout(faces).addWidget(self.faces_check)
+
+        # 6. colour, on request: after everything else, kept beside the black-and-white one
+        self.colourise_check = QCheckBox("Add colour to black-and-white photos")
+        self.colourise_check.setToolTip(
+            "After the repair and the faces, the colouriser paints in likely colours, skin "
+            "and eyes included. The light and shade stay exactly those of the restored "
+            "photo. The black-and-white restoration is kept too, to compare side by side."
+        )
+        self.colouriser_note = QLabel(NO_COLOURISER_NOTE)
+        self.colouriser_note.setWordWrap(True)
+        self.colouriser_note.setObjectName("colouriserNote")
+        self.download_colouriser = QPushButton("Download the colouriser…")
+        self.download_colouriser.setToolTip(
+            "Open Models to download the DDColor colouriser (needs the internet)"
+        )
+        self.download_colouriser.clicked.connect(self._download_colouriser)
+        self._colouriser_choice = AUTO  # a colouriser named in the saved options is kept
+        colour_box = QGroupBox("6. Colour")
+        form = QFormLayout(colour_box)
+        form.addRow(self.colourise_check)
+        form.addRow(self.colouriser_note)
+        offer = QHBoxLayout()
+        offer.addWidget(self.download_colouriser)
+        offer.addStretch(1)
+        form.addRow(offer)
 
         self.hint = QLabel(NO_MODELS_HINT)
         self.hint.setWordWrap(True)
@@ -271,7 +309,7 @@ class RestoreOptionsDialog(QDialog):
         for box in (scratches, grain, enlarge):
             left.addWidget(box)
         left.addStretch(1)
-        for box in (colour, faces):
+        for box in (colour, faces, colour_box):
             right.addWidget(box)
         right.addLayout(hint_row)
         right.addStretch(1)
@@ -308,6 +346,8 @@ class RestoreOptionsDialog(QDialog):
         self.colour_strength.set_value(s.colour_strength)
         _select(self.monochrome_combo, s.monochrome)
         self.faces_check.setChecked(faces)
+        self._colouriser_choice = s.colourise if s.colourise != OFF else AUTO
+        self.colourise_check.setChecked(s.colourise != OFF and self.colourise_check.isEnabled())
         self._update_enabled()
 
     def settings(self) -> RepairSettings:
@@ -325,6 +365,9 @@ class RestoreOptionsDialog(QDialog):
             colour=self.colour_check.isChecked(),
             colour_strength=self.colour_strength.value(),
             monochrome=self.monochrome_combo.currentData(),
+            colourise=self._colouriser_choice
+            if self.colourise_check.isChecked() and self.colourise_check.isEnabled()
+            else OFF,
         )
 
     def faces(self) -> bool:
@@ -405,9 +448,23 @@ class RestoreOptionsDialog(QDialog):
         else:
             self.detector_note.setText(AUTO_BUILT_IN_NOTE)
         self.download_detector.setVisible(not detectors)
+        # the colour switch works only with a colouriser installed: until then it is off,
+        # greyed out, with the download offered beside it
+        found = colourisers(models)
+        self.colourise_check.setEnabled(bool(found))
+        if not found:
+            self.colourise_check.setChecked(False)
+            self.colouriser_note.setText(NO_COLOURISER_NOTE)
+        else:
+            self.colouriser_note.setText(f"Colour is added by {_title(found[0])}.")
+        self.download_colouriser.setVisible(not found)
 
     def _download_detector(self) -> None:
         entry = learned_detector()
+        self.download_requested.emit(entry.name if entry is not None else "")
+
+    def _download_colouriser(self) -> None:
+        entry = catalogue_colouriser()
         self.download_requested.emit(entry.name if entry is not None else "")
 
     def _update_enabled(self, *_: object) -> None:

@@ -45,7 +45,7 @@ def restore_library_photo(
     cancel: CancelToken | None = None,
 ) -> Restoration:
     """Repair the whole photo, then restore every face (or the pet's crop box) and record
-    the result.
+    the result (the colourised one, when the options ask for colour).
 
     ``repair`` None uses the library's saved restore options; ``faces`` False repairs the
     print only (no subject or prior needed). Faces whose subject has no ready adapter need
@@ -73,7 +73,9 @@ def restore_library_photo(
     )
     if result.restoration is None:
         raise Gen2ResError("The restored photo was not recorded in the library.")
-    return result.restoration
+    # with colour asked for, the colourised restoration is the one to show; the
+    # black-and-white one is kept beside it in the photo's restorations
+    return result.colour_restoration or result.restoration
 
 
 # What each repair stage is doing, for reports that only say how far along it is.
@@ -83,6 +85,7 @@ STAGE_MESSAGES = {
     "denoise": "Reducing grain and noise",
     "upscale": "Enlarging the photo",
     "colour": "Correcting fading and colour",
+    "colourise": "Adding colour",
 }
 FACES_OPTION = "restore.faces"
 

@@ -462,9 +462,12 @@ def test_catalogue_is_complete_and_pinned():
         "realesrgan-x2",
         "realesrgan-x4",
         "bopbtl-scratch",
+        "ddcolor",
+        "ddcolor-artistic",
     }
+    hosts = ("https://github.com/", "https://huggingface.co/")
     for e in CATALOGUE.values():
-        assert e.task in TASKS and (e.sha256 or e.md5) and e.url.startswith("https://github.com/")
+        assert e.task in TASKS and (e.sha256 or e.md5) and e.url.startswith(hosts)
         named = e.archive_member if e.archive_member else e.url
         assert e.licence and e.source_page.startswith("https://") and named.endswith(e.filename)
 

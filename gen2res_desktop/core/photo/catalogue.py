@@ -152,5 +152,41 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "sha256 are both checked.",
             archive_member="checkpoints/detection/FT_Epoch_latest.pt",
         ),
+        # DDColor (Kang et al., ICCV 2023). Size and sha256 as pinned, for these URLs, by a
+        # public install script that downloads and checks them (found by a code search on
+        # the file names; it notes that Hugging Face publishes the digests). Not re-checked
+        # here (no network). The tiny model (ddcolor_paper_tiny.pth, ConvNeXt-T, ~220 MB)
+        # has no digest in any public source found, so it is not offered for download: it
+        # can be imported as a file (Models -> Import).
+        CatalogueEntry(
+            name="ddcolor",
+            title="DDColor colouriser (adds colour to black-and-white photos)",
+            task="colour",
+            scale=1,
+            filename="ddcolor_modelscope.pth",
+            url="https://huggingface.co/piddnad/DDColor-models/resolve/main/ddcolor_modelscope.pth",
+            size=911950059,
+            sha256="17c460d7e55b32a598370621d77173be59e03c24b0823f06821db23a50c263ce",
+            md5=None,
+            licence="Apache-2.0",
+            source_page="https://github.com/piddnad/DDColor",
+            notes="The authors' default model (DDColor-L, ConvNeXt-L encoder, ImageNet with "
+            "BigColor's data cleaning); about 230 M parameters.",
+        ),
+        CatalogueEntry(
+            name="ddcolor-artistic",
+            title="DDColor artistic colouriser (softer, fewer colour blotches)",
+            task="colour",
+            scale=1,
+            filename="ddcolor_artistic.pth",
+            url="https://huggingface.co/piddnad/DDColor-models/resolve/main/ddcolor_artistic.pth",
+            size=911950059,
+            sha256="a591ee5beedad36de703d8977e92d0c30c1eedc6453fd1b300f3b460842a23a9",
+            md5=None,
+            licence="Apache-2.0",
+            source_page="https://github.com/piddnad/DDColor",
+            notes="DDColor-L trained on ImageNet and the authors' private artistic images, "
+            "without the colourfulness loss.",
+        ),
     )
 }

@@ -12,8 +12,9 @@ import numpy as np
 
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback
 
-# What a photo model is for; the repair stage that may use it.
-TASKS = ("inpaint", "denoise", "jpeg", "upscale", "damage")
+# What a photo model is for; the repair stage that may use it. ``colour`` is not a repair
+# stage: a colouriser runs after the faces, on request, into a separate restoration.
+TASKS = ("inpaint", "denoise", "jpeg", "upscale", "damage", "colour")
 
 
 class PhotoModel(Protocol):
@@ -32,9 +33,11 @@ class PhotoModel(Protocol):
         cancel: CancelToken,
     ) -> np.ndarray:
         """uint8 RGB (H x W x 3) in, uint8 RGB (H*scale x W*scale x 3) out; a ``damage``
-        model (a detector) returns its damage map instead: uint8 H x W, 255 = damaged. ``mask``
+        model (a detector) returns its damage map instead: uint8 H x W, 255 = damaged; a
+        ``colour`` model returns the photo in colour with its lightness kept. ``mask``
         (uint8, nonzero = fill) is required by inpainting models; ``strength`` (0..1) is
-        used by models that take a noise level (DRUNet) and ignored by others."""
+        used by models that take a noise level (DRUNet) and by a colouriser (how much colour),
+        and ignored by others."""
         ...
 
 

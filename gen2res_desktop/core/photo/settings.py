@@ -27,6 +27,10 @@ class RepairSettings:
     ``monochrome`` says what happens to a black-and-white or sepia photo: ``keep`` (stays
     monochrome with its tint), ``neutral`` (stays monochrome, tint removed), ``colour``
     (treated as a colour photo).
+    ``colourise`` asks for colour on a black-and-white print: ``off``, ``auto`` (the first
+    installed colouriser) or the name of an installed photo model of task ``colour``. It is
+    not a repair stage: it runs after the faces, and its result is kept as a separate
+    restoration beside the monochrome one.
     """
 
     scratches: bool = True
@@ -41,6 +45,7 @@ class RepairSettings:
     colour: bool = True
     colour_strength: float = 0.7
     monochrome: str = "keep"
+    colourise: str = OFF
 
     def __post_init__(self) -> None:
         for name in ("scratch_sensitivity", "denoise_strength", "sharpen", "colour_strength"):
@@ -55,7 +60,7 @@ class RepairSettings:
                 f"Unknown choice for black-and-white photos '{self.monochrome}' "
                 f"(use {', '.join(MONOCHROME_CHOICES)})."
             )
-        for name in ("inpaint", "denoise", "damage_detector"):
+        for name in ("inpaint", "denoise", "damage_detector", "colourise"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise Gen2ResError(f"The {name} method needs a name.")
 
@@ -83,6 +88,8 @@ class RepairSettings:
         ]
         if self.upscale > 1 and self.upscale_model:
             names.append(self.upscale_model)
+        if self.colourise not in (OFF, AUTO):
+            names.append(self.colourise)
         return names
 
 

@@ -27,7 +27,8 @@ from gen2res_desktop.core.model_file_checks import (
     load_torch_weights,
     parameter_count,
 )
-from gen2res_desktop.core.photo import scratch_detector
+from gen2res_desktop.core.photo import ddcolor, scratch_detector
+from gen2res_desktop.core.photo.colourise import DDColorModel
 from gen2res_desktop.core.photo.learned import TASKS
 from gen2res_desktop.core.photo.models import CATALOGUE, PhotoModelInfo, PhotoModelRegistry
 from gen2res_desktop.core.photo.tiles import process_tiled
@@ -142,7 +143,7 @@ class Detected:
     parameters: int
 
     def tasks(self) -> tuple[str, ...]:
-        if self.default_task in ("inpaint", "damage"):
+        if self.default_task in ("inpaint", "damage", "colour"):
             return (self.default_task,)
         if self.scale > 1:
             return ("upscale",)
@@ -156,6 +157,9 @@ def detect(sd: dict[str, torch.Tensor], label: str) -> Detected:
         net = scratch_detector.build(sd, label)
         params = scratch_detector.parameters(net)
         return Detected(net, scratch_detector.ARCH, 1, "damage", params)
+    if ddcolor.matches(sd):  # nor this colouriser
+        net = ddcolor.build(sd, label)
+        return Detected(net, ddcolor.ARCH, 1, "colour", ddcolor.parameters(net))
     arch = next(
         (
             a.architecture
@@ -426,8 +430,9 @@ class LoadedPhotoModel:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-# What loading an installed model gives: a restoration model, or a damage detector.
-Loaded = LoadedPhotoModel | scratch_detector.ScratchDetectorModel
+# What loading an installed model gives: a restoration model, a damage detector or a
+# colouriser.
+Loaded = LoadedPhotoModel | scratch_detector.ScratchDetectorModel | DDColorModel
 
 
 class PhotoModelCache:
@@ -488,6 +493,8 @@ def load_installed(info: PhotoModelInfo, device: torch.device | str = "cpu") -> 
     try:
         if found.arch == scratch_detector.ARCH:
             return scratch_detector.ScratchDetectorModel(found.descriptor, info=info, device=device)
+        if found.arch == ddcolor.ARCH:
+            return DDColorModel(found.descriptor, info=info, device=device)
         return LoadedPhotoModel(info, found.descriptor, device)
     except torch.OutOfMemoryError as e:
         raise OutOfMemory(
