@@ -63,6 +63,7 @@ def measure_step_times(
     import torch
 
     from gen2res_desktop.core.adapters import attach_lora
+    from gen2res_desktop.core.devices import as_layout, autocast, sampling_dtype
     from gen2res_desktop.core.training import TRAIN_MEMORY_FORMAT
 
     cancel = cancel or CancelToken()
@@ -80,10 +81,17 @@ def measure_step_times(
             torch.cuda.synchronize()
         return time.perf_counter() - start
 
+    dtype = sampling_dtype(device)
+
     def denoise() -> None:
+        # as the restores will run: on the faster engine if the prior has one, else in
+        # torch at the sampling precision (bf16 where the CPU has it) and layout
         with torch.no_grad():
-            # the engine the restores will run on (core.runtimes), if the prior has one
-            prior.fast(x, t) if prior.fast is not None else unet(x, t)
+            if prior.fast is not None:
+                prior.fast(x, t)
+            else:
+                with autocast(device, dtype):
+                    unet(as_layout(x, device), t)
 
     xb = torch.randn(batch, 3, r, r, device=device)
     tb = t.repeat(batch)

@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 TORCH = "torch"
 ONNXRUNTIME = "onnxruntime"
 OPENVINO = "openvino"
-# Fastest first, as measured on the 2-core CPU (benchmarks/results/speed_full_cpu.md: the
+# Fastest first, as measured on a 2-core CPU without bf16
+# (benchmarks/results/speed_full_cpu_avx2_2026-12-02.md: the
 # 256 px forward with a merged LoRA takes 3.16 s on ONNX Runtime, 3.31 s on OpenVINO,
 # 3.45 s compiled and 3.79 s in eager torch; ONNX Runtime was the fastest in every run and
 # converts in 16 s against 36; see speed_notes.md).

@@ -66,3 +66,16 @@ def test_elsewhere_sampling_is_fp32_and_the_fastest_engine_is_chosen(monkeypatch
     _native(monkeypatch, True)  # torch in bf16 beats an fp32 engine
     assert runtimes.choose_runtime(CPU) == runtimes.TORCH
     assert runtimes.choose_runtime(CPU, runtimes.ONNXRUNTIME) == runtimes.ONNXRUNTIME
+
+
+def test_the_speed_check_times_the_denoising_step_as_restores_will_run_it(tiny_prior, monkeypatch):
+    from gen2res_desktop.core.estimates import measure_step_times
+
+    _native(monkeypatch, True)
+    seen: list = []
+    handle = _record_precision(tiny_prior.unet, seen)
+    try:
+        measure_step_times(tiny_prior, batch=2)
+    finally:
+        handle.remove()
+    assert [d for d, grad in seen if not grad] == [torch.bfloat16] * 3  # warm-up and two timed
