@@ -6,11 +6,13 @@ everything else, and the lightness of every pixel is the restored print's. For a
 photo the coloured image is recorded as a restoration of its own, its settings marked
 ``"colourised"`` (which model, which monochrome restoration it was made from), so the
 monochrome restoration stays beside it. No database column is involved: the mark lives in
-the restoration's settings JSON.
+the restoration's settings JSON, and so does the colour strength chosen in Compare (0..1,
+the chroma scaled in Lab over the monochrome restoration's lightness), which export uses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ from PIL import Image
 
 from gen2res_desktop.core.atomic import atomic_path
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.images import load_rgb
 from gen2res_desktop.core.photo import tone
 from gen2res_desktop.core.photo.learned import ModelSource
 from gen2res_desktop.core.photo.settings import AUTO, OFF
@@ -28,6 +31,7 @@ from gen2res_desktop.library.store import Library
 
 TASK = "colour"
 MARK = "colourised"  # the key of a colourised restoration's settings
+STRENGTH = "strength"  # in the mark: the colour strength chosen in Compare (absent: 1)
 
 
 @dataclass
@@ -131,3 +135,67 @@ def colourised_from(restoration: Restoration) -> int | None:
     mark = restoration.settings.get(MARK)
     source = mark.get("from_restoration") if isinstance(mark, dict) else None
     return source if isinstance(source, int) else None
+
+
+def colour_strength(restoration: Restoration) -> float:
+    """The colour strength (0..1) chosen for a colourised restoration; 1 until one is."""
+    mark = restoration.settings.get(MARK)
+    value = mark.get(STRENGTH, 1.0) if isinstance(mark, dict) else 1.0
+    try:
+        return min(max(float(value), 0.0), 1.0)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def set_colour_strength(lib: Library, restoration_id: int, strength: float) -> Restoration:
+    """Keep ``strength`` (0..1) with a colourised restoration, for Compare and export."""
+    strength = round(min(max(float(strength), 0.0), 1.0), 3)
+
+    def change(settings: dict) -> dict:
+        mark = settings.get(MARK)
+        if not isinstance(mark, dict):
+            raise Gen2ResError(f"Restoration {restoration_id} is not a colourised one.")
+        settings[MARK] = {**mark, STRENGTH: strength}
+        return settings
+
+    return lib.update_restoration_settings(restoration_id, change)
+
+
+@dataclass
+class ColourPair:
+    """A colourised restoration and the monochrome one it was made from (None: deleted)."""
+
+    colour: Restoration
+    monochrome: Restoration | None
+
+
+def colour_pair(lib: Library, restoration: Restoration) -> ColourPair | None:
+    """The colour pair ``restoration`` belongs to (as the colourised one or as the one it
+    was made from, the newest colourised one then); None when it has no colour."""
+    if is_colourised(restoration):
+        mono = None
+        source = colourised_from(restoration)
+        if source is not None:
+            with contextlib.suppress(Gen2ResError):
+                mono = lib.get_restoration(source)
+        return ColourPair(restoration, mono)
+    for other in lib.list_restorations(restoration.photo_id):  # newest first
+        if is_colourised(other) and colourised_from(other) == restoration.id:
+            return ColourPair(other, restoration)
+    return None
+
+
+def restored_image(lib: Library, restoration: Restoration) -> Image.Image:
+    """A restoration's image as it is exported: a colourised one at its colour strength."""
+    image = load_rgb(restoration.path)
+    strength = colour_strength(restoration)
+    if not is_colourised(restoration) or strength >= 1.0:
+        return image
+    from gen2res_desktop.core.photo.colourise import with_strength  # torch: only when needed
+
+    grey = None
+    pair = colour_pair(lib, restoration)
+    if pair is not None and pair.monochrome is not None:
+        with contextlib.suppress(Gen2ResError, OSError):
+            grey = np.asarray(load_rgb(pair.monochrome.path))
+    return Image.fromarray(with_strength(np.asarray(image), grey, strength), "RGB")

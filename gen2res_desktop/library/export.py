@@ -8,7 +8,7 @@ from PIL import Image
 
 from gen2res_desktop.core.atomic import atomic_path, refuse_existing
 from gen2res_desktop.core.errors import Gen2ResError
-from gen2res_desktop.core.images import load_rgb
+from gen2res_desktop.library.colour import restored_image
 from gen2res_desktop.library.export_xmp import XmpExport
 from gen2res_desktop.library.store import Library
 
@@ -107,7 +107,7 @@ def export_restoration(
             app="Restore the photo again.",
             cli="Run 'gen2res library check'.",
         )
-    image = load_rgb(restoration.path)
+    image = restored_image(lib, restoration)  # a colourised one at its colour strength
     if side_by_side:
         image = make_side_by_side(lib.load_photo_rgb(photo), image)
     try:

@@ -32,7 +32,7 @@ into ids on the way.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -331,6 +331,11 @@ class Library(Album):
 
     def set_restoration_kept(self, restoration_id: int, kept: bool | None) -> None:
         self.restorations.set_kept(restoration_id, kept)
+
+    def update_restoration_settings(
+        self, restoration_id: int, change: Callable[[dict], dict]
+    ) -> Restoration:
+        return self.restorations.update_settings(restoration_id, change)
 
     def delete_restoration(self, restoration_id: int) -> None:
         self.restorations.delete(restoration_id)

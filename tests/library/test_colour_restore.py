@@ -109,3 +109,49 @@ def test_off_by_default_and_a_missing_colouriser_fails_before_the_work(lib, tmp_
     assert lib.list_restorations(photo_id) == []  # nothing was restored
     result = restore_whole_photo(lib, photo_id, faces=False, repair=NO_REPAIR)
     assert result.colour_restoration is None and result.colour_note is None
+
+
+def test_export_uses_the_colour_strength_chosen_in_compare(lib, colouriser_file, tmp_path):
+    import torch
+
+    from gen2res_desktop.library.colour import (
+        Colourised,
+        colour_pair,
+        colour_strength,
+        record_colourised,
+        set_colour_strength,
+    )
+    from gen2res_desktop.library.export import export_restoration
+
+    grey = _grey_print()
+    photo_id = _import(lib, tmp_path, grey, "grandma.png")
+    out = lib.restoration_path_for(photo_id, 0)
+    Image.fromarray(grey).save(out)
+    mono = lib.add_restoration(photo_id, None, None, {"restore_faces": False}, 0, out)
+    net = random_net()
+    net.load_state_dict(torch.load(colouriser_file)["params"])
+    model = colourise.DDColorModel(net, input_size=TOY_SIZE)
+    coloured = Colourised(Image.fromarray(model.run(grey)), "ddcolor", "", 0.1)
+    colour = record_colourised(lib, mono, coloured)
+    assert colour_strength(colour) == 1.0  # until one is chosen
+    pair = colour_pair(lib, mono)
+    assert pair is not None and (pair.colour.id, pair.monochrome.id) == (colour.id, mono.id)
+    assert colour_pair(lib, colour).monochrome.id == mono.id
+
+    def chroma(rgb: np.ndarray) -> float:
+        return float(rgb.astype(float).std(axis=2).mean())
+
+    full = np.asarray(Image.open(export_restoration(lib, colour.id, tmp_path / "full.png")))
+    assert np.array_equal(full, np.asarray(Image.open(colour.path)))
+    kept = set_colour_strength(lib, colour.id, 0.25)
+    assert colour_strength(kept) == 0.25 and kept.settings["colourised"]["model"] == "ddcolor"
+    pale = np.asarray(Image.open(export_restoration(lib, colour.id, tmp_path / "pale.png")))
+    assert 0.15 * chroma(full) < chroma(pale) < 0.35 * chroma(full)
+    diff = np.abs(colourise.lightness(pale) - colourise.lightness(grey))
+    assert diff.max() < 1.0  # lightness kept
+    # the black-and-white restoration exports as it is, and cannot be given a strength
+    mono_out = np.asarray(Image.open(export_restoration(lib, mono.id, tmp_path / "bw.png")))
+    assert np.array_equal(mono_out, grey)
+    with pytest.raises(Gen2ResError, match="not a colourised one"):
+        set_colour_strength(lib, mono.id, 0.5)
+    assert "strength" not in str(lib.get_restoration(mono.id).settings)

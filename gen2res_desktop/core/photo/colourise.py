@@ -181,8 +181,27 @@ class DDColorModel:
         return out
 
 
-def with_strength(colour: np.ndarray, grey: np.ndarray, strength: float) -> np.ndarray:
+class StrengthBlend:
+    """A colourised photo at any colour strength (0..1): its chroma in Lab scaled, over the
+    lightness of ``grey`` (the monochrome restoration it was made from), so lightness never
+    changes. Both are taken once, for a slider that asks for many strengths. Without a
+    ``grey`` of the same size (deleted, say), the colourised photo's own lightness is used:
+    the colouriser kept the grey's, to half an L* unit."""
+
+    def __init__(self, colour: np.ndarray, grey: np.ndarray | None = None) -> None:
+        colour = np.asarray(colour, np.uint8)
+        if grey is None or np.shape(grey) != colour.shape:
+            grey = colour
+        self.lum = lightness(grey)
+        lab = cv2.cvtColor(colour.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+        self.ab = np.ascontiguousarray(lab[..., 1:])
+
+    def __call__(self, strength: float) -> np.ndarray:
+        return join_lightness(self.lum, self.ab, min(max(float(strength), 0.0), 1.0))
+
+
+def with_strength(colour: np.ndarray, grey: np.ndarray | None, strength: float) -> np.ndarray:
     """A colourised photo's chroma scaled by ``strength`` (0..1) in Lab, over the lightness
-    of ``grey`` (the monochrome restoration it was made from): the compare view's slider."""
-    lab = cv2.cvtColor(colour.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    return join_lightness(lightness(grey), lab[..., 1:], strength)
+    of ``grey`` (the monochrome restoration it was made from; None: the colourised photo's
+    own, the same to half an L* unit): the compare view's slider and export."""
+    return StrengthBlend(colour, grey)(strength)

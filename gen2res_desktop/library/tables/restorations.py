@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gen2res_desktop.core.errors import Gen2ResError
@@ -128,6 +128,22 @@ class Restorations:
             )
             if cur.rowcount == 0:
                 raise Gen2ResError(f"No restoration with id {restoration_id}.")
+
+    def update_settings(self, restoration_id: int, change: Callable[[dict], dict]) -> Restoration:
+        """Replace a restoration's settings by ``change(settings)``, read and written in one
+        write transaction (so two changes never lose one another)."""
+        with self.db.write() as c:
+            row = c.execute(
+                "SELECT settings FROM restorations WHERE id = ?", [restoration_id]
+            ).fetchone()
+            if row is None:
+                raise Gen2ResError(f"No restoration with id {restoration_id}.")
+            settings = from_json(row[0], {}, dict, f"restoration {restoration_id} settings")
+            c.execute(
+                "UPDATE restorations SET settings = ? WHERE id = ?",
+                [to_json(change(dict(settings))), restoration_id],
+            )
+        return self.get(restoration_id)
 
     def delete(self, restoration_id: int) -> None:
         restoration = self.get(restoration_id)

@@ -7,11 +7,21 @@ import functools
 import logging
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.images import load_rgb
+from gen2res_desktop.library.colour import (
+    ColourPair,
+    colour_pair,
+    colour_strength,
+    set_colour_strength,
+)
+from gen2res_desktop.library.models import Restoration
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
+from gen2res_desktop.ui.compare_colour import BLACK_AND_WHITE, COLOUR, ORIGINAL, ColourImages
 from gen2res_desktop.ui.compare_overlays import protected_polygons
 from gen2res_desktop.ui.controllers.base import Controller, read_qimage
 from gen2res_desktop.ui.damage_editor import DamageMapEditor
@@ -114,16 +124,22 @@ class WindowsController(Controller):
             except Gen2ResError as e:
                 log.warning("damage map of restoration %s: %s", r.id, e)
 
+        colour, pair = self._compare_colour(r)
+
         def export(path: Path, side_by_side: bool) -> Path:
             from gen2res_desktop.library.export import export_restoration
 
+            # what the After side shows: the colour one at its strength, or the other
+            rid = restoration_id
+            controls = window.colour_controls
+            if pair is not None and controls is not None and controls.choice() != ORIGINAL:
+                shown = pair.colour if controls.choice() == COLOUR else pair.monochrome
+                rid = shown.id if shown is not None else rid
             # the save dialog has already asked before replacing a file
-            return export_restoration(
-                lib, restoration_id, path, side_by_side=side_by_side, overwrite=True
-            )
+            return export_restoration(lib, rid, path, side_by_side=side_by_side, overwrite=True)
 
         stem = Path(photo.original_name).stem
-        return CompareWindow(
+        window = CompareWindow(
             before,
             after,
             info,
@@ -132,7 +148,39 @@ class WindowsController(Controller):
             damage_overlay=overlay,
             # outlined over the map: in its pixels, so stretched with it onto the scene
             protected=protected_polygons(r.settings) if overlay is not None else (),
+            colour=colour,
         )
+        return window
+
+    def _compare_colour(self, r: Restoration) -> tuple[ColourImages | None, ColourPair | None]:
+        """The colour controls' images for a restoration with a colourised counterpart (it,
+        or the one it was made from), showing the one opened first; None for the rest."""
+        lib = self.library
+        pair = colour_pair(lib, r)
+        if pair is None:
+            return None, None
+        try:
+            colour = np.asarray(load_rgb(pair.colour.path))
+        except Gen2ResError as e:
+            log.warning("colourised restoration %s: %s", pair.colour.id, e)
+            return None, None
+        grey = None
+        if pair.monochrome is not None:
+            try:
+                grey = np.asarray(load_rgb(pair.monochrome.path))
+            except Gen2ResError as e:
+                log.warning("black-and-white restoration %s: %s", pair.monochrome.id, e)
+        colour_id = pair.colour.id
+
+        def keep(strength: float) -> None:
+            try:
+                set_colour_strength(lib, colour_id, strength)
+            except Gen2ResError as e:  # a read-only library: the view still follows
+                log.warning("colour strength of restoration %s not kept: %s", colour_id, e)
+
+        first = COLOUR if r.id == colour_id else BLACK_AND_WHITE
+        images = ColourImages(colour, grey, colour_strength(pair.colour), keep, first)
+        return images, pair
 
     def _forget_compare(self, window: CompareWindow) -> None:
         if window in self.compare_windows:
