@@ -42,6 +42,7 @@ from benchmarks.toyworld.report import _font, mean_sem
 from benchmarks.toyworld.run import Case, Log, Timer, World, album, restore_batch, setup
 from benchmarks.toyworld.scales import ATTN_TARGETS, CONV_TARGETS, PAPER_RECIPE, SCALES, Scale
 from benchmarks.toyworld.world import to_pil
+from gen2res_desktop.core import defaults
 from gen2res_desktop.core.adapters import with_adapter
 from gen2res_desktop.core.atomic import atomic_path, atomic_write_text
 from gen2res_desktop.core.diffusion import AlbumSettings, RestoreSettings
@@ -143,6 +144,27 @@ def album_variants(scale: Scale, train: TrainOptions) -> list[AlbumVariant]:
     for s in (train.steps // 2, train.steps * 2):
         v.append(AlbumVariant(f"adapter {s} steps", "adapter", base, replace(train, steps=s)))
     return v
+
+
+def album_step_variants(train: TrainOptions) -> list[AlbumVariant]:
+    """Single-photo mode as the product ships it, against fewer album steps and fewer guided
+    steps (guidance every 20 timesteps instead of 10, with the same or twice the scale)."""
+    base = AlbumSettings()
+    return [
+        AlbumVariant(
+            f"default: {base.steps} steps, guidance every {base.guidance_every}", "default",
+            base, train,
+        ),
+        AlbumVariant("50 album steps", "album steps", replace(base, steps=50), train),
+        AlbumVariant(
+            "guidance every 20 (half the guided steps)", "guided steps",
+            replace(base, guidance_every=20), train,
+        ),
+        AlbumVariant(
+            "guidance every 20 at twice the scale", "guided steps",
+            replace(base, guidance_every=20, guidance_scale=2 * base.guidance_scale), train,
+        ),
+    ]  # fmt: skip
 
 
 @dataclass
@@ -336,13 +358,15 @@ PATCH = 0.5
 
 
 def patch_variants(base: TrainOptions) -> list[Variant]:
-    """Whole-face training against half-side crops at equal image-steps and at four times
-    the steps (equal FLOPs, about equal time on a large prior)."""
+    """Whole-face training against half-side crops at equal image-steps, at four times the
+    steps (equal FLOPs) and at eight (a little over equal wall time on the 256 px prior,
+    where a half-side step measured 0.15 of a whole one: speed_full_cpu.md)."""
     crop = replace(base, patch=PATCH)
     return [
         Variant("whole faces (default)", "whole", base),
         Variant(f"crops {PATCH:g} side, same steps", "patch", crop),
         Variant(f"crops {PATCH:g} side, 4x steps", "patch", replace(crop, steps=4 * base.steps)),
+        Variant(f"crops {PATCH:g} side, 8x steps", "patch", replace(crop, steps=8 * base.steps)),
     ]
 
 
@@ -525,9 +549,17 @@ def run_budget(
             write(exp)
 
 
-def run_album(exp: Exp, subjects: int, work: Path, log: Log, restore_steps, train: TrainOptions):
+def run_album(
+    exp: Exp,
+    subjects: int,
+    work: Path,
+    log: Log,
+    restore_steps,
+    train: TrainOptions,
+    variants: list[AlbumVariant] | None = None,
+):
     w = exp.world
-    variants = album_variants(exp.scale, train)
+    variants = variants or album_variants(exp.scale, train)
     exp.meta["restore_steps"] = restore_steps
     for cases in _subjects(w, subjects):
         s = cases[0].subject
@@ -687,11 +719,11 @@ def markdown(exp: Exp) -> str:
                 + " | ".join(f"{x[0]:+.3f} ± {x[1]:.3f}" if x[2] else "-" for x in d)
                 + f" | {c['n']} |"
             )
-    elif exp.name == "album":
+    elif exp.name in ("album", "album_steps"):
         lines += [
             f"Single-photo mode on each subject's first {exp.scale.single_photos} photos; "
             f"restores with {exp.meta.get('restore_steps') or 'all K'} steps. Album UNet "
-            "evaluations = images x album steps (each 10th timestep adds a backward pass).",
+            "evaluations = images x album steps (each guidance point adds a backward pass).",
             "",
             "| group | setting | album evals | CPU s per photo | identity K=200 | "
             "identity K=400 | PSNR K=200 | PSNR K=400 | SSIM K=200 | id. vs base K=200 | "
@@ -700,7 +732,7 @@ def markdown(exp: Exp) -> str:
         ]
         cells = aggregate(rows, ("variant", "group", "k"))
         by = {(c["variant"], c["k"]): c for c in cells}
-        base = next((c["variant"] for c in cells if c["group"] == "base"), None)
+        base = next((c["variant"] for c in cells if c["group"] in ("base", "default")), None)
         for c in (c for c in cells if c["k"] == KS[0]):
             c2 = by.get((c["variant"], KS[1]))
             d = [
@@ -796,7 +828,7 @@ def figure(exp: Exp) -> Image.Image:
     """Identity (left) and PSNR (right) against cost (log scale), a line per group and K."""
     if exp.name in ("budget", "patch"):
         x_key, x_label, key = "image_steps", "image-steps", ("variant", "group", "k")
-    elif exp.name == "album":
+    elif exp.name in ("album", "album_steps"):
         x_key, x_label, key = "cpu_s", "CPU s per photo", ("variant", "group", "k")
     else:
         x_key, x_label, key = "evals", "restore steps", ("variant", "k", "restore_steps")
@@ -889,6 +921,14 @@ def main(argv: list[str] | None = None) -> int:
             run_budget(exp, subjects, work, log, restore_steps, base)
         elif name == "album":
             run_album(exp, subjects, work, log, restore_steps, single)
+        elif name == "album_steps":
+            # the product's single-photo adapter (the scale's keeps the committed table's)
+            product = TrainOptions(steps=defaults.SINGLE_TRAIN_STEPS)
+            if scale.name == "smoke":
+                product = replace(single, steps=2)
+            run_album(
+                exp, subjects, work, log, restore_steps, product, album_step_variants(product)
+            )
         else:
             parser.error(f"unknown experiment {name!r}")
         wall, cpu = t.done()
