@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         self.details.variations_requested.connect(self.restore.more_variations)
         self.details.crop_requested.connect(self.tagging.edit_crop)
         self.people.face_assigned.connect(self.tagging.confirm_face)
+        self.people.faces_assigned.connect(self.tagging.confirm_faces)
         self.people.photo_requested.connect(self.show_photo)
 
     def _view_changed(self, view: View) -> None:

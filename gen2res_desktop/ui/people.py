@@ -157,6 +157,7 @@ class PeopleView(QScrollArea):
     # face id, subject name; "" = not the person it is shown under: the window clears the
     # face's confirmation and its suggestion
     face_assigned = Signal(int, str)
+    faces_assigned = Signal(list, str)  # several selected faces at once
     photo_requested = Signal(int)  # photo id
 
     def __init__(
@@ -293,23 +294,32 @@ class PeopleView(QScrollArea):
 
     # -- the menu -------------------------------------------------------------------------
     def build_menu(self, face_id: int) -> QMenu:
-        """The right-click menu of one face (tests trigger its actions directly)."""
+        """The right-click menu of a face; when it is one of several selected faces, what
+        the menu says applies to all of them (tests trigger its actions directly)."""
         menu = QMenu(self)
         ident = self._faces.get(face_id)
         if ident is None:
             return menu
+        targets = self._selected_with(face_id)
+        these = "this" if len(targets) == 1 else f"these {len(targets)} faces"
+        verb = "is" if len(targets) == 1 else "are"
         subject = ident.subject
         if ident.status == SUGGESTED and subject:
-            menu.addAction(f"Yes, this is {subject}", lambda: self._assign(face_id, subject))
-            menu.addAction(f"No, this is not {subject}", lambda: self._assign(face_id, ""))
+            yes, no = f"Yes, {these} {verb} {subject}", f"No, {these} {verb} not {subject}"
+            menu.addAction(yes, lambda: self._assign(targets, subject))
+            menu.addAction(no, lambda: self._assign(targets, ""))
             menu.addSeparator()
         others = [name for name in self._people if name != subject]
         if others:
-            who = menu.addMenu("This is someone else" if subject else "This is")
+            title = "This is someone else" if subject else "This is"
+            if len(targets) > 1:
+                title = f"These {len(targets)} faces are"
+            who = menu.addMenu(title)
             for name in others:
-                who.addAction(name, lambda n=name: self._assign(face_id, n))
+                who.addAction(name, lambda n=name: self._assign(targets, n))
         if ident.status == CONFIRMED and subject:
-            menu.addAction(f"This is not {subject}", lambda: self._assign(face_id, ""))
+            not_them = f"{these.capitalize()} {verb} not {subject}"
+            menu.addAction(not_them, lambda: self._assign(targets, ""))
         menu.addSeparator()
         menu.addAction("Open the photo", lambda: self.photo_requested.emit(ident.face.photo_id))
         return menu
@@ -320,8 +330,20 @@ class PeopleView(QScrollArea):
             return
         self.build_menu(int(item.data(FACE_ID_ROLE))).exec(faces_list.viewport().mapToGlobal(pos))
 
-    def _assign(self, face_id: int, subject: str) -> None:
-        self.face_assigned.emit(face_id, subject)
+    def _selected_with(self, face_id: int) -> list[int]:
+        """The selected faces of ``face_id``'s section when it is among them, else just it."""
+        item = self._items.get(face_id)
+        faces_list = item.listWidget() if item is not None else None
+        if faces_list is None or not item.isSelected():
+            return [face_id]
+        chosen = [int(i.data(FACE_ID_ROLE)) for i in faces_list.selectedItems()]
+        return chosen if face_id in chosen else [face_id]
+
+    def _assign(self, face_ids: list[int], subject: str) -> None:
+        if len(face_ids) == 1:
+            self.face_assigned.emit(face_ids[0], subject)
+        else:
+            self.faces_assigned.emit(face_ids, subject)
 
     # -- for tests and the window ---------------------------------------------------------
     def sections(self) -> list[str]:

@@ -37,6 +37,12 @@ def import_one(window, path) -> int:
     return next(p.id for p in window.library.list_photos() if p.original_name == path.name)
 
 
+def action(menu, *path: str):
+    for title in path[:-1]:
+        menu = next(a.menu() for a in menu.actions() if a.text() == title)
+    return next(a for a in menu.actions() if a.text() == path[-1])
+
+
 def roles(lib, pid: int) -> list[tuple[str, str]]:
     return [(lk.subject, lk.role) for lk in lib.photo_subjects(pid)]
 
@@ -450,3 +456,37 @@ def test_an_empty_grid_says_what_to_do(qtbot, make_window, photo_files):
     assert window.grid.empty_text() == ""
     window.sidebar.select_view(View("restorations"))
     assert "click Restore" in window.grid.empty_text()
+
+
+def test_several_selected_faces_are_named_at_once_with_one_question_and_one_undo(
+    qtbot, make_window, photo_files, tmp_path, astronaut
+):
+    window = make_window()
+    window.subjects.create_subject("Rose", "person", "tiny")
+    lib = window.library
+    asked = []
+    window.choose = lambda title, question, choices: asked.append(question) or 0
+    photos, faces = [], []
+    for angle in (0, 4, 8):
+        path = tmp_path / f"rose_{angle}.png"
+        astronaut.rotate(angle).save(path)
+        pid = import_one(window, path)
+        photos.append(pid)
+        faces += lib.replace_faces(pid, [FaceData((170, 60, 110, 110))])
+    view = window.people
+    view.refresh()
+    assigned = []
+    view.faces_assigned.connect(lambda ids, who: assigned.append((ids, who)))
+    for face in faces[:2]:
+        view.item_for(face.id).setSelected(True)
+    # the menu of a selected face speaks for the whole selection, the face outside the
+    # selection still has its own
+    assert "This is" in [a.text() for a in view.build_menu(faces[2].id).actions()]
+    action(view.build_menu(faces[0].id), "These 2 faces are", "Rose").trigger()
+    assert assigned == [([faces[0].id, faces[1].id], "Rose")]  # the window confirms them
+    assert len(asked) == 1  # one question for both photos
+    assert all(lib.get_face(f.id).confirmed_subject == "Rose" for f in faces[:2])
+    assert [roles(lib, p) for p in photos] == [[("Rose", "reference")]] * 2 + [[]]
+    window.tagging.action_undo.trigger()  # one step takes both back
+    assert all(lib.get_face(f.id).confirmed_subject is None for f in faces[:2])
+    assert [roles(lib, p) for p in photos] == [[], [], []]

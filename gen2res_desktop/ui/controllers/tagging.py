@@ -299,35 +299,62 @@ class TaggingController(Controller):
 
     def confirm_face(self, face_id: int, subject: str) -> bool:
         """Say whose a face is ("" or None: nobody's) and put its photo in that album."""
-        face = self.guard("Cannot confirm the face", lambda: self.library.get_face(face_id))
-        if face is None:
+        return self.confirm_faces([face_id], subject)
+
+    def confirm_faces(self, face_ids: Sequence[int], subject: str) -> bool:
+        """Say whose these faces are ("" or None: nobody's) and put their photos in that
+        album: one question about the photos' role, one step for Edit → Undo."""
+        faces = [
+            f
+            for f in (
+                self.guard("Cannot confirm the face", lambda i=i: self.library.get_face(i))
+                for i in face_ids
+            )
+            if f is not None
+        ]
+        if not faces:
             return False
+        ids = [f.id for f in faces]
         if not subject:
-            old = face.confirmed_subject or face.suggested_subject or ""
+            old = {f.id: f.confirmed_subject or f.suggested_subject or "" for f in faces}
             return self._edit(
                 "Not this person",
-                old,
+                old[ids[0]],
                 [],
-                lambda: self._reject(face_id, old),
-                faces=[face_id],
+                lambda: [self._reject(i, old[i]) for i in ids],
+                faces=ids,
             )
-        pid = face.photo_id
-        role = self.guard("Cannot confirm the face", lambda: self.confirm_role(subject, pid))
-        if role is None:
-            return False
+        photos = list(dict.fromkeys(f.photo_id for f in faces))
+        roles: dict[int, str] = {}
+        for pid in photos:
+            role = self.guard(
+                "Cannot confirm the face", lambda p=pid: self.confirm_role(subject, p)
+            )
+            if role is None:
+                return False
+            roles[pid] = role
 
         def apply() -> None:
-            self.library.confirm_face(face_id, subject)
-            if role != "kept":
-                self.library.tag([pid], subject, role)
+            for i in ids:
+                self.library.confirm_face(i, subject)
+            for role in ("reference", "restore"):
+                tagged = [p for p, r in roles.items() if r == role]
+                if tagged:
+                    self.library.tag(tagged, subject, role)
 
-        done = self._edit(f"This is {subject}", subject, [pid], apply, faces=[face_id])
+        text = f"This is {subject}" if len(ids) == 1 else f"These are {subject}"
+        done = self._edit(text, subject, photos, apply, faces=ids)
         if done:
+            role = next(iter(set(roles.values()))) if len(set(roles.values())) == 1 else ""
+            one = len(photos) == 1
             how = {
-                "reference": f" as a good photo: {face_model(subject)} learns from it",
+                "reference": f" as good photos: {face_model(subject)} learns from them",
                 "restore": ", to restore",
             }.get(role, "")
-            self.status(f"Added to {subject}'s album{how}. Edit → Undo takes it back.")
+            if one and role == "reference":
+                how = f" as a good photo: {face_model(subject)} learns from it"
+            what = "" if one else f" {len(photos)} photos"
+            self.status(f"Added{what} to {subject}'s album{how}. Edit → Undo takes it back.")
         return done
 
     def confirm_role(self, subject: str, photo_id: int) -> str | None:
