@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.library.colour import is_colourised
 from gen2res_desktop.library.models import Face, Photo, Restoration
 from gen2res_desktop.library.store import Library
 from gen2res_desktop.ui.compare import (
@@ -118,6 +119,8 @@ def restoration_label(r: Restoration) -> str:
     if _faces_redrawn(r):
         parts.append(variation(r.seed))
     parts.append(restoration_what(r))
+    if is_colourised(r):
+        parts.append("in colour")
     parts += _repair_words(r.settings)
     parts.append({True: "kept", False: "discarded", None: "not decided yet"}[r.kept])
     text = " · ".join(parts)

@@ -149,3 +149,14 @@ def test_a_photo_without_colour_shows_no_colour_controls(make_window, tmp_path):
     assert win.findChildren(QSlider) == []
     assert [b.text() for b in win.findChildren(QRadioButton)] == []
     assert np.array_equal(_rgb(win.after), _grey_print())
+
+
+def test_the_restorations_list_tells_the_colour_one_from_the_black_and_white_one(
+    make_window, tmp_path, colouriser
+):
+    from gen2res_desktop.ui.details import restoration_label
+
+    window = make_window()
+    mono, coloured = _restored(window.library, tmp_path, "grandpa.png", _grey_print(), colouriser)
+    assert "in colour" in restoration_label(coloured)
+    assert "in colour" not in restoration_label(mono)
