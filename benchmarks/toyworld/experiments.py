@@ -557,27 +557,34 @@ def run_album(
     restore_steps,
     train: TrainOptions,
     variants: list[AlbumVariant] | None = None,
+    seed: int = 0,
 ):
+    """``seed``: a second draw of everything random (album, adapter, restore noise)."""
     w = exp.world
     variants = variants or album_variants(exp.scale, train)
+    exp.meta["seed"] = seed
     exp.meta["restore_steps"] = restore_steps
     for cases in _subjects(w, subjects):
         s = cases[0].subject
         for case in (c for c in cases if c.single):
             for v in variants:
                 t = Timer()
-                keep = work / f"album-{case.key}"
+                keep = work / f"album-{case.key}" if not seed else work / f"album-{case.key}-{seed}"
+                album_s = replace(v.album, seed=v.album.seed + seed)
+                train_s = replace(v.train, seed=v.train.seed + seed)
                 restore_crop(
                     w.prior,
                     to_pil(case.degraded),
-                    RestoreSettings(strength=KS[0], steps=restore_steps, seed=s),
-                    single=SingleOptions(album=v.album, train=v.train, keep_dir=keep),
+                    RestoreSettings(strength=KS[0], steps=restore_steps, seed=s + 1000 * seed),
+                    single=SingleOptions(album=album_s, train=train_s, keep_dir=keep),
                 )
                 wall, cpu = t.done()
                 model = with_adapter(w.prior, keep / "single_photo_adapter.safetensors")
                 for k in KS:
                     # the subject's batch, so this photo gets the main table's noise
-                    img = restore_batch(model, cases, k, restore_steps, seed=s)[cases.index(case)]
+                    img = restore_batch(model, cases, k, restore_steps, seed=s + 1000 * seed)[
+                        cases.index(case)
+                    ]
                     exp.add(
                         v.name,
                         v.group,
@@ -887,6 +894,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument(
+        "--seed", type=int, default=0, help="album experiments: another draw of every seed"
+    )
+    parser.add_argument(
+        "--variants", default=None, help="album_steps: only the variants whose names start so"
+    )
+    parser.add_argument(
         "--restore-steps",
         type=int,
         default=None,
@@ -926,9 +939,10 @@ def main(argv: list[str] | None = None) -> int:
             product = TrainOptions(steps=defaults.SINGLE_TRAIN_STEPS)
             if scale.name == "smoke":
                 product = replace(single, steps=2)
-            run_album(
-                exp, subjects, work, log, restore_steps, product, album_step_variants(product)
-            )
+            chosen = album_step_variants(product)
+            if args.variants:
+                chosen = [v for v in chosen if v.name.startswith(tuple(args.variants.split(",")))]
+            run_album(exp, subjects, work, log, restore_steps, product, chosen, args.seed)
         else:
             parser.error(f"unknown experiment {name!r}")
         wall, cpu = t.done()
