@@ -148,6 +148,34 @@ def restoration_numbers(r: Restoration) -> str:
     return "\n".join(lines)
 
 
+class PathLabel(QLabel):
+    """A file's path on one line, shortened in the middle to the width it has (the whole
+    path in its tooltip): a wrapped path in the narrow panel was cut off half-way down."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._path = ""
+        self.setMinimumWidth(40)
+        self.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+    def set_path(self, path: str) -> None:
+        self._path = path or ""
+        self.setToolTip(self._path)
+        self._fit()
+
+    def path(self) -> str:
+        return self._path
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = self.fontMetrics().elidedText(self._path, Qt.ElideMiddle, max(self.width(), 40))
+        if shown != self.text():
+            self.setText(shown)
+
+
 class DetailsPanel(QScrollArea):
     confirm_face = Signal(int, str)  # face id, subject
     compare_requested = Signal(int)  # restoration id
@@ -184,7 +212,8 @@ class DetailsPanel(QScrollArea):
         self.facts = QWidget()  # the one photo's file facts, hidden for several
         self.form = QFormLayout(self.facts)
         self.form.setContentsMargins(0, 0, 0, 0)
-        self.file_label, self.taken_label, self.size_label = QLabel(), QLabel(), QLabel()
+        self.file_label = PathLabel()
+        self.taken_label, self.size_label = QLabel(), QLabel()
         self.subjects_label, self.crop_label = QLabel(), QLabel()
         self._fact_labels = (
             self.file_label,
@@ -193,7 +222,7 @@ class DetailsPanel(QScrollArea):
             self.subjects_label,
             self.crop_label,
         )
-        for label in self._fact_labels:
+        for label in self._fact_labels[1:]:
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.form.addRow("File:", self.file_label)
@@ -355,7 +384,7 @@ class DetailsPanel(QScrollArea):
             return
         self.photo_ids = [photo.id]
         self.title.setText(f"<b>{photo.original_name}</b>")
-        self.file_label.setText(photo.original_path)
+        self.file_label.set_path(photo.original_path)
         self.taken_label.setText(readable_date(photo.taken) or "unknown")
         self.size_label.setText(
             f"{photo.width} × {photo.height} px, {format_bytes(photo.size)}, {photo.format}"

@@ -545,3 +545,24 @@ def test_the_faces_line_says_whether_the_photo_was_searched_and_by_which_search(
     panel.show_photo(a)
     assert faces_line().text() == "Faces: 2" and faces_line().toolTip() == ""
     qtbot.waitUntil(lambda: panel.face_thumbs.pending() == 0)
+
+
+def test_a_long_file_path_fits_one_line_and_the_whole_path_is_in_its_tooltip(qtbot, family, panel):
+    lib, ids = family
+    a = ids["astronaut"]
+    photo = lib.get_photo(a)
+    long_path = (
+        "/home/someone/Pictures/Scans/Grandma's shoebox, 1968 summer/"
+        + Path(photo.original_path).name
+    )
+    panel.resize(300, 700)
+    panel.show()
+    panel.show_photos([a])
+    label = panel.file_label
+    label.set_path(long_path)
+    qtbot.waitUntil(lambda: "…" in label.text())
+    assert label.toolTip() == long_path and label.path() == long_path
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= max(label.width(), 40)
+    assert "\n" not in label.text()
+    label.set_path("/a/b.jpg")  # a short one is shown whole
+    assert label.text() == "/a/b.jpg"
