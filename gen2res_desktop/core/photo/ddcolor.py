@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.photo.strict_load import load_strictly
 
 ARCH = "DDColor"
 # The model's own input normalisation (ImageNet statistics, stored in the checkpoint).
@@ -399,30 +399,18 @@ def shape_of(sd: dict[str, torch.Tensor]) -> DDColorShape:
 
 def build(sd: dict[str, torch.Tensor], label: str) -> DDColorNet:
     """The network with ``sd`` loaded strictly; Gen2ResError (one line) if it does not fit."""
-    try:
+
+    def make() -> DDColorNet:
         shape = shape_of(sd)
         if shape.out_channels != 2:
             raise ValueError(f"{shape.out_channels} output channels, not the 2 of a and b")
         if shape.hidden_dim % _HEADS or min(shape.depths) < 1:
             raise ValueError("the colour decoder or the encoder does not fit DDColor")
-        with torch.device("meta"):  # the weights are about to be replaced: skip the init
-            net = DDColorNet(shape)
-        full = dict(sd)
-        for name, buf in net.named_buffers():  # some checkpoints lack the BN step counts
-            if name.endswith("num_batches_tracked") and name not in full:
-                full[name] = torch.zeros((), dtype=buf.dtype)
-        net.load_state_dict(full, strict=True, assign=True)
-    except (RuntimeError, ValueError, KeyError, IndexError, TypeError) as e:
-        text = " ".join(str(e).split()).replace(
-            "Error(s) in loading state_dict for DDColorNet: ", ""
-        )
-        raise Gen2ResError(
-            f"{label}: looks like the DDColor colouriser but its weights do not fit "
-            f"(damaged or incomplete file?): {text if len(text) < 150 else text[:147] + '...'}"
-        ) from e
-    if any(t.is_meta for t in (*net.parameters(), *net.buffers())):
-        raise Gen2ResError(f"{label}: the colouriser's weights are incomplete.")
-    return net.eval()
+        return DDColorNet(shape)
+
+    return load_strictly(
+        make, sd, label, looks_like="the DDColor colouriser", whose="the colouriser's"
+    )
 
 
 def parameters(net: nn.Module) -> int:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.photo.strict_load import load_strictly
 from gen2res_desktop.core.photo.tiles import process_tiled
 from gen2res_desktop.core.photo.torch_tiles import check_rgb8, run_shrinking
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress
@@ -183,29 +183,20 @@ def shape_of(sd: dict[str, torch.Tensor]) -> UNetShape:
 
 def build(sd: dict[str, torch.Tensor], label: str) -> ScratchUNet:
     """The network with ``sd`` loaded strictly; Gen2ResError (one line) if it does not fit."""
-    try:
+
+    def make() -> ScratchUNet:
         shape = shape_of(sd)
         if (shape.in_channels, shape.out_channels) != (1, 1):
             raise ValueError(f"{shape.in_channels} channels in, {shape.out_channels} out")
-        with torch.device("meta"):  # the weights are about to be replaced: skip the init
-            net = ScratchUNet(shape)
-        full = dict(sd)
-        for name, buf in net.named_buffers():  # older checkpoints lack the BN step counts
-            if name.endswith("num_batches_tracked") and name not in full:
-                full[name] = torch.zeros((), dtype=buf.dtype)
-        net.load_state_dict(full, strict=True, assign=True)
-    except (RuntimeError, ValueError, KeyError, IndexError) as e:
-        text = " ".join(str(e).split()).replace(
-            "Error(s) in loading state_dict for ScratchUNet: ", ""
-        )
-        raise Gen2ResError(
-            f"{label}: looks like the Bringing Old Photos Back to Life scratch detector but "
-            f"its weights do not fit (damaged or incomplete file?): "
-            f"{text if len(text) < 150 else text[:147] + '...'}"
-        ) from e
-    if any(t.is_meta for t in (*net.parameters(), *net.buffers())):
-        raise Gen2ResError(f"{label}: the scratch detector's weights are incomplete.")
-    return net.eval()
+        return ScratchUNet(shape)
+
+    return load_strictly(
+        make,
+        sd,
+        label,
+        looks_like="the Bringing Old Photos Back to Life scratch detector",
+        whose="the scratch detector's",
+    )
 
 
 # ---------------------------------------------------------------------------------------
