@@ -1,6 +1,7 @@
-"""What is never loaded unless a job needs it: a repair-only restore and the app's start on
-an empty library load no diffusion stack (peft pulls in transformers: seconds and about a
-gigabyte), nor torch. Each runs in a fresh interpreter, whose sys.modules tells."""
+"""What is never loaded unless a job needs it: a repair-only restore loads no diffusion stack
+(peft pulls in transformers: seconds and about a gigabyte), only torch for the built-in
+damage detector, and none of it when no damage is sought; the app's start on an empty
+library loads neither. Each runs in a fresh interpreter, whose sys.modules tells."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 ENGINE = ("torch", "peft", "transformers", "diffusers")
+DIFFUSION = ENGINE[1:]
 
 
 def run_python(code: str, tmp_path: Path, **env: str) -> dict:
@@ -29,20 +31,28 @@ def run_python(code: str, tmp_path: Path, **env: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_a_repair_only_restore_loads_no_diffusion_stack(tmp_path, astronaut):
-    photo, out = tmp_path / "scan.png", tmp_path / "repaired.png"
-    astronaut.resize((64, 64)).save(photo)
-    seen = run_python(
+def _restore(photo: Path, out: Path, tmp_path: Path, *flags: str) -> dict:
+    return run_python(
         f"""
         import json, sys
         from gen2res_desktop.cli.main import main
-        code = main(["restore", {str(photo)!r}, "--faces", "off", "--out", {str(out)!r}])
+        args = ["restore", {str(photo)!r}, "--faces", "off", "--out", {str(out)!r}, *{flags!r}]
+        code = main(args)
         print(json.dumps({{"code": code, "loaded": [m for m in {ENGINE!r} if m in sys.modules]}}))
         """,
         tmp_path,
     )
-    assert seen == {"code": 0, "loaded": []}
+
+
+def test_a_repair_only_restore_loads_no_diffusion_stack(tmp_path, astronaut):
+    photo, out = tmp_path / "scan.png", tmp_path / "repaired.png"
+    astronaut.resize((64, 64)).save(photo)
+    seen = _restore(photo, out, tmp_path)
+    assert seen["code"] == 0 and not set(seen["loaded"]) & set(DIFFUSION)
     assert Image.open(out).size == (64, 64)
+    # without the damage map nothing of the engine is loaded at all
+    seen = _restore(photo, tmp_path / "no_damage_map.png", tmp_path, "--scratches", "off")
+    assert seen == {"code": 0, "loaded": []}
 
 
 def test_the_app_starts_on_an_empty_library_without_the_engine(tmp_path):

@@ -46,8 +46,8 @@ DAMAGE = "damage"  # the photo-model task of damage detectors
 COLOUR = "colour"  # the photo-model task of colourisers
 NO_COLOURISER_NOTE = "Adding colour needs the colouriser, a free download."
 AUTO_BUILT_IN_NOTE = (
-    "Automatic uses the built-in detector; download the learned detector for better results "
-    "on real prints."
+    "Automatic uses the built-in detector, trained here on made-up damage; the learned "
+    "detector, trained on real old prints, is a free download."
 )
 MONOCHROME_LABELS = {
     "keep": "Keep their tint (sepia stays sepia)",

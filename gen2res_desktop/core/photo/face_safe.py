@@ -136,6 +136,16 @@ def _outline(region: np.ndarray) -> list[list[list[int]]]:
     return polygons
 
 
+def protected_region(polygons: list[list[list[int]]], shape: tuple[int, int]) -> np.ndarray:
+    """The protected features drawn from their outlines (bool H x W), a pixel wider than
+    the outlines, which were simplified by up to a pixel."""
+    out = np.zeros(shape, np.uint8)
+    if polygons:
+        cv2.fillPoly(out, [np.asarray(p, np.int32) for p in polygons], 1)
+        out = cv2.dilate(out, np.ones((3, 3), np.uint8))
+    return out > 0
+
+
 def face_guard(
     shape: tuple[int, int],
     faces: Sequence[DetectedFace],

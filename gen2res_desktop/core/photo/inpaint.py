@@ -1,9 +1,9 @@
 """Filling the damage map: OpenCV's Telea inpainting for thin damage, the built-in default,
 and patch copying (:mod:`.fill_large`) for damage too wide for it.
 
-Scratches and dust are thin, so the fill radius is small. A painted map is grown by a
-pixel first, because a scratch's soft, half-covered rim is damage too; the detector's
-map already covers that rim (growing it again cost 0.3 dB on the old-photo benchmark).
+Scratches and dust are thin, so the fill radius is small. A map is grown by a pixel
+first, because a scratch's soft, half-covered rim is damage too (the repair grows the
+automatic map itself, keeping the growth out of protected facial features).
 
 Telea diffuses colour inward from the rim: right for a 3 px scratch, a smooth blob for a
 torn corner or a flaked patch. :func:`inpaint_builtin` sends the wide parts of the map to

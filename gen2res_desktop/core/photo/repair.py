@@ -18,6 +18,7 @@ from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.faces import DetectedFace
 from gen2res_desktop.core.photo import denoise, inpaint, tone, upscale
 from gen2res_desktop.core.photo.damage_finding import find_damage
+from gen2res_desktop.core.photo.face_safe import protected_region
 from gen2res_desktop.core.photo.learned import ModelSource, PhotoModel
 from gen2res_desktop.core.photo.settings import AUTO, OFF, OPENCV, RepairSettings
 from gen2res_desktop.core.progress import (
@@ -183,17 +184,22 @@ def repair_photo(
         done(record, t)
         if settings.inpaint != OFF and used_map.any():
             t = begin("inpaint", "Filling scratches and dust")
+            # a mark's soft rim is damage too, and neither a painted map nor the built-in
+            # detector's (tight round a mark: a speck kept a bright ring) quite covers it. The
+            # fill takes a pixel more, but never into a protected feature. On the dev split
+            # it cost 0.06 dB overall and 1 dB on undamaged photos (their false marks grow)
+            fill_map = inpaint.grow(used_map)
+            fill_map[protected_region(protected, fill_map.shape)] = 0
             name = settings.inpaint
             if name == AUTO:
                 found = models.installed("inpaint") if models is not None else []
                 name = found[0] if found else OPENCV
             if name == OPENCV:
-                # the detector's map already covers each scratch's rim; a painted one may not.
-                # Thin damage is diffused over (Telea), wide holes get texture copied in
+                # thin damage is diffused over (Telea), wide holes get texture copied in
                 out = inpaint.inpaint_builtin(
                     out,
-                    used_map,
-                    grow_pixels=0 if damage_map is None else 1,
+                    fill_map,
+                    grow_pixels=0,
                     progress=stage_progress(progress, "inpaint"),
                     cancel=cancel,
                 )
@@ -202,7 +208,7 @@ def repair_photo(
                 model = _model(models, name, ("inpaint",), "filling scratches")
                 out = model.run(
                     out,
-                    mask=inpaint.grow(used_map),
+                    mask=fill_map,
                     progress=stage_progress(progress, "inpaint"),
                     cancel=cancel,
                 )

@@ -20,14 +20,15 @@ from gen2res_desktop.core.progress import CancelToken, Progress, ProgressCallbac
 TileFn = Callable[[np.ndarray], np.ndarray]
 
 
-def tile_grid(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+def tile_grid(length: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int]]:
     """(start, end) of tiles covering ``range(length)``, each at most ``tile`` long, the
-    inner ones sharing ``overlap`` pixels with each neighbour."""
+    inner ones sharing at least ``overlap`` pixels with each neighbour. With ``align`` > 1
+    (``length`` and ``tile`` its multiples) every start is a multiple of it too."""
     if length <= tile:
         return [(0, length)]
-    n = math.ceil((length - overlap) / (tile - overlap))
-    # evenly spread, so every shared band is the same width and only neighbours overlap
-    starts = [round(i * (length - tile) / (n - 1)) for i in range(n)]
+    n = math.ceil((length - overlap) / (tile - overlap - (align - 1)))
+    # evenly spread, so every shared band is about the same width and only neighbours overlap
+    starts = [align * round(i * (length - tile) / (n - 1) / align) for i in range(n)]
     return [(s, s + tile) for s in starts]
 
 
@@ -59,16 +60,19 @@ def process_tiled(
     tile: int = 512,
     overlap: int = 32,
     scale: int = 1,
+    align: int = 1,
     stage: str = "tiles",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
     """``fn`` applied to ``image`` (H x W [x C]) tile by tile; ``fn`` returns its tile
-    enlarged ``scale`` times. The result is float32 of shape (H*scale, W*scale[, C'])."""
+    enlarged ``scale`` times. The result is float32 of shape (H*scale, W*scale[, C']).
+    ``align``: tiles start at its multiples (H, W and ``tile`` must be multiples of it), for
+    a network whose pooling grid must line up with the whole image's."""
     if overlap * 2 >= tile:
         raise ValueError("the overlap must be under half the tile size")
     h, w = image.shape[:2]
-    rows, cols = tile_grid(h, tile, overlap), tile_grid(w, tile, overlap)
+    rows, cols = tile_grid(h, tile, overlap, align), tile_grid(w, tile, overlap, align)
     total = len(rows) * len(cols)
     if total == 1:
         if cancel is not None:

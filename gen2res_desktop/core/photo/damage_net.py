@@ -1,0 +1,169 @@
+"""A small learned damage detector that ships with the app (no download).
+
+A four-level UNet (16-32-64-96 channels, 0.39 M weights) reads the print's colour
+and says per pixel whether it is a scratch, a crack or a speck. It was trained on
+``benchmarks/oldphoto``'s dev generator only (generator 1, on the dev photos and on other
+photos no split uses), by ``python -m benchmarks.oldphoto.train_detector``; the test
+split (generator 2, other photos) says how well it carries over.
+
+It sees the photo the way it was trained: the lightness range stretched to the print's
+own (so a faded print looks like a fresh one) and the shorter side at most 1000 px (so a
+scratch on a 4000 px scan is as wide as on a 1000 px one); the map is scaled back.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.photo.strict_load import load_strictly
+from gen2res_desktop.core.photo.tiles import process_tiled
+from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress
+from gen2res_desktop.resources import data_dir
+
+WIDTHS = (16, 32, 64, 96)
+WORK_SIDE = 1000  # the shorter side the network works at, at most
+# It sees about 45 px each way and a tile trusts its result from a quarter of the overlap
+# in; tiles start on the pooling grid (8 px), so a tiled map is the one-piece map.
+TILE, OVERLAP, GRID = 1024, 192, 8
+THRESHOLD = 0.5
+WEIGHTS = data_dir() / "damage_net.pt"
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class DamageNet(nn.Module):
+    """UNet: RGB in [-1, 1] (N x 3 x H x W) to a damage logit (N x 1 x H x W)."""
+
+    def __init__(self, widths: tuple[int, ...] = WIDTHS) -> None:
+        super().__init__()
+        self.down = nn.ModuleList()
+        cin = 3
+        for w in widths:
+            self.down.append(_block(cin, w))
+            cin = w
+        self.up = nn.ModuleList(
+            _block(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(len(widths) - 1))
+        )
+        self.head = nn.Conv2d(widths[0], 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i, block in enumerate(self.down):
+            if i:
+                x = F.max_pool2d(x, 2, ceil_mode=True)
+            x = block(x)
+            skips.append(x)
+        for block, skip in zip(self.up, reversed(skips[:-1]), strict=True):
+            x = F.interpolate(x, size=skip.shape[2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+        return self.head(x)
+
+
+def normalise(rgb: np.ndarray) -> np.ndarray:
+    """float32 H x W x 3 in [-1, 1]: the lightness's 0.5th..99.5th percentiles to the full
+    range, all channels alike (a faded print's marks then have a fresh print's contrast)."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    lo, hi = np.percentile(gray[::2, ::2], (0.5, 99.5))
+    span = max(float(hi - lo), 32.0)
+    out = (rgb.astype(np.float32) - float(lo)) * (2.0 / span) - 1.0
+    return np.clip(out, -1.5, 1.5)
+
+
+def cut(sensitivity: float) -> float:
+    """The probability over which a pixel is damaged: the trained cut at sensitivity 0.5,
+    lower towards 1 (finds more), higher towards 0. On the dev split any cut from 0.3 to
+    0.7 gives the same IoU within 0.005, so the slider trades recall for precision only."""
+    return float(np.clip(THRESHOLD + (0.5 - sensitivity) * 0.8, 0.05, 0.95))
+
+
+def work_size(h: int, w: int) -> tuple[int, int]:
+    """(height, width) the network works at: the shorter side at most WORK_SIDE."""
+    f = min(1.0, WORK_SIDE / min(h, w))
+    return max(1, round(h * f)), max(1, round(w * f))
+
+
+_cache: dict[Path, DamageNet] = {}
+_lock = threading.Lock()
+
+
+def load(path: Path | None = None) -> DamageNet:
+    """The network with its weights from ``path`` (the app's own by default), loaded once
+    per process."""
+    path = path or WEIGHTS
+    with _lock:
+        net = _cache.get(path)
+        if net is None:
+            if not path.is_file():
+                raise Gen2ResError(
+                    f"The built-in damage detector's weights are missing ({path}); "
+                    "reinstall the app."
+                )
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception as e:  # a truncated or foreign file: one line, not a trace
+                raise Gen2ResError(
+                    f"The built-in damage detector's weights ({path}) cannot be read; "
+                    "reinstall the app."
+                ) from e
+            net = load_strictly(
+                DamageNet,
+                state,
+                "The built-in damage detector",
+                looks_like="a damage detector",
+                whose="its",
+            )
+            _cache[path] = net
+        return net
+
+
+def probability(
+    rgb: np.ndarray,
+    net: DamageNet | None = None,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """float32 H x W: the chance that each pixel of ``rgb`` (uint8 H x W x 3) is damaged."""
+    net = net or load()
+    h, w = rgb.shape[:2]
+    wh, ww = work_size(h, w)
+    small = rgb if (wh, ww) == (h, w) else cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA)
+    # the network halves the size three times: pad to the grid, reflecting the photo
+    pad_h, pad_w = -wh % GRID, -ww % GRID
+    x = cv2.copyMakeBorder(normalise(small), 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+
+    def run(tile: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(np.ascontiguousarray(tile.transpose(2, 0, 1)))[None]
+        with torch.inference_mode():
+            return torch.sigmoid(net(t))[0, 0, :, :, None].numpy()
+
+    p = process_tiled(
+        x,
+        run,
+        tile=TILE,
+        overlap=OVERLAP,
+        align=GRID,
+        stage="damage",
+        progress=progress,
+        cancel=cancel,
+    )[:wh, :ww, 0]
+    if (wh, ww) != (h, w):
+        p = cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR)
+    return p
