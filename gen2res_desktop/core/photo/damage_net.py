@@ -25,6 +25,7 @@ from torch import nn
 from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.photo.strict_load import load_strictly
 from gen2res_desktop.core.photo.tiles import process_tiled
+from gen2res_desktop.core.photo.torch_tiles import run_shrinking
 from gen2res_desktop.core.progress import CancelToken, ProgressCallback, no_progress
 from gen2res_desktop.resources import data_dir
 
@@ -33,6 +34,7 @@ WORK_SIDE = 1000  # the shorter side the network works at, at most
 # It sees about 45 px each way and a tile trusts its result from a quarter of the overlap
 # in; tiles start on the pooling grid (8 px), so a tiled map is the one-piece map.
 TILE, OVERLAP, GRID = 1024, 192, 8
+_MIN_TILE = 512  # a multiple of GRID, over twice the overlap
 THRESHOLD = 0.5
 WEIGHTS = data_dir() / "damage_net.pt"
 
@@ -149,20 +151,25 @@ def probability(
     pad_h, pad_w = -wh % GRID, -ww % GRID
     x = cv2.copyMakeBorder(normalise(small), 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
 
-    def run(tile: np.ndarray) -> np.ndarray:
-        t = torch.from_numpy(np.ascontiguousarray(tile.transpose(2, 0, 1)))[None]
-        with torch.inference_mode():
-            return torch.sigmoid(net(t))[0, 0, :, :, None].numpy()
+    def tile(part: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(np.ascontiguousarray(part.transpose(2, 0, 1)))[None]
+        return torch.sigmoid(net(t))[0, 0, :, :, None].numpy()
 
-    p = process_tiled(
-        x,
-        run,
-        tile=TILE,
-        overlap=OVERLAP,
-        align=GRID,
-        stage="damage",
-        progress=progress,
-        cancel=cancel,
+    def run(size: int) -> np.ndarray:
+        return process_tiled(
+            x,
+            tile,
+            tile=size,
+            overlap=OVERLAP,
+            align=GRID,
+            stage="damage",
+            progress=progress,
+            cancel=cancel,
+        )
+
+    # out of memory: smaller tiles, then one sentence (as for the downloaded models)
+    p = run_shrinking(
+        run, TILE, name="built-in damage detector", device=torch.device("cpu"), smallest=_MIN_TILE
     )[:wh, :ww, 0]
     if (wh, ww) != (h, w):
         p = cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR)
