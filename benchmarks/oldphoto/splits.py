@@ -19,10 +19,15 @@ import numpy as np
 
 from benchmarks.oldphoto import faces
 from benchmarks.oldphoto.degrade import Aged, age
+from benchmarks.oldphoto.degrade_held import age_held
 from benchmarks.oldphoto.degrade_real import age_real
 from benchmarks.oldphoto.photos import TOY_SEED, Clean, natural, photo_set
 
 TEST_TOY_SEED = TOY_SEED + 500_000  # far from the dev portraits and the toy-world's training
+HELD_TOY_SEED = TOY_SEED + 700_000  # the held split's portraits: seen by no split and no training
+# dev: the generator the built-in detector learned from; held: one it never saw, to choose
+# between networks on; test: another it never saw, to report
+GENERATOR_OF = {"dev": 1, "held": 4, "test": 2}
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class Case:
 
     @property
     def generator(self) -> int:
-        return 1 if self.split == "dev" else 2
+        return GENERATOR_OF[self.split]
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Scale:
     dev: tuple[Case, ...]
     test: tuple[Case, ...]
     figure_rows: int
+    held: tuple[Case, ...] = ()
 
 
 @lru_cache(maxsize=64)
@@ -57,7 +63,7 @@ def clean_photo(case: Case) -> Clean:
         return natural(case.photo, case.megapixels)
     if case.split == "dev":
         return photo_set((), 0, case.toy + 1, case.size)[case.toy]
-    img = faces.catchlight_portrait(TEST_TOY_SEED + case.toy, case.toy, case.size)
+    img = faces.catchlight_portrait(_toy_seed(case), case.toy, case.size)
     mono = case.profile == "torn"  # one toned portrait
     if mono:
         from benchmarks.oldphoto.photos import sepia
@@ -71,6 +77,8 @@ def aged(case: Case) -> Aged:
     clean = clean_photo(case)
     if case.generator == 1:
         return age(clean.image, case.seed, monochrome=clean.monochrome)
+    if case.generator == 4:
+        return age_held(clean.image, case.seed, monochrome=clean.monochrome, profile=case.profile)
     return age_real(clean.image, case.seed, monochrome=clean.monochrome, profile=case.profile)
 
 
@@ -78,8 +86,11 @@ def known_faces(case: Case) -> list | None:
     """The renderer's own landmarks for a toy portrait (None for a natural photo)."""
     if case.photo != "toy":
         return None
-    seed = (TOY_SEED if case.split == "dev" else TEST_TOY_SEED) + case.toy
-    return [faces.toy_face(seed, case.toy, case.size)]
+    return [faces.toy_face(_toy_seed(case), case.toy, case.size)]
+
+
+def _toy_seed(case: Case) -> int:
+    return {"dev": TOY_SEED, "held": HELD_TOY_SEED, "test": TEST_TOY_SEED}[case.split] + case.toy
 
 
 def _dev(natural_names: tuple[str, ...], mp: float, seeds: int, toys: int, size: int) -> list:
@@ -113,6 +124,45 @@ def _dev(natural_names: tuple[str, ...], mp: float, seeds: int, toys: int, size:
     return cases
 
 
+# The held split (generator 4): the dev photos (their clean selves were in training) with
+# test's profiles, and portraits no split or training saw
+_CPU_HELD = [
+    ("astronaut", 0.8, "mixed"),
+    ("astronaut", 0.8, "scratched"),
+    ("coffee", 0.8, "torn"),
+    ("coffee", 0.8, "cracked"),
+    ("chelsea", 0.8, "flaking"),
+    ("chelsea", 0.8, "craquelure"),
+    ("camera", 0.8, "creased"),
+    ("camera", 0.8, "inked"),
+    ("rocket", 0.8, "stained"),
+    ("rocket", 0.8, "mixed"),
+]
+_CPU_HELD_TOYS = [(400, "scratched"), (700, "torn"), (960, "flaking"), (600, "craquelure"), (820, "mixed")]  # fmt: skip
+
+
+def _held(photos: list, toys: list) -> tuple[Case, ...]:
+    cases = [
+        Case(f"{n} ({prof}, {mp:g} MP)", "held", n, mp, 7000 + i, prof, portrait=n == "astronaut")
+        for i, (n, mp, prof) in enumerate(photos)
+    ]
+    cases += [
+        Case(
+            f"toy portrait H{t} ({prof}, {size} px)",
+            "held",
+            "toy",
+            0,
+            7100 + t,
+            prof,
+            size=size,
+            toy=t,
+            portrait=True,
+        )  # fmt: skip
+        for t, (size, prof) in enumerate(toys)
+    ]
+    return tuple(cases)
+
+
 SMOKE = Scale(
     "smoke",
     dev=tuple(_dev(("astronaut", "camera"), 0.05, 1, 1, 192)),
@@ -131,6 +181,7 @@ SMOKE = Scale(
         ),  # fmt: skip
     ),
     figure_rows=2,
+    held=_held([("camera", 0.05, "mixed")], [(256, "torn")]),
 )
 
 _CPU_TEST = [
@@ -188,6 +239,7 @@ CPU = Scale(
         Case("moon (torn, 5.8 MP)", "test", "moon", 5.8, 5201, "torn", large=True),
     ),
     figure_rows=6,
+    held=_held(_CPU_HELD, _CPU_HELD_TOYS),
 )
 SCALES = {s.name: s for s in (SMOKE, CPU)}
 

@@ -57,12 +57,18 @@ def test_each_local_kind_is_drawn_and_stains_stay_out_of_the_fill_mask():
             assert not (region & aged.mask).any()
 
 
-def test_smoke_scale_runs_both_splits_end_to_end(tmp_path):
+def test_smoke_scale_runs_all_three_splits_end_to_end(tmp_path):
     assert main(["--scale", "smoke", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "oldphoto_smoke.json").read_text())
-    assert {p["split"] for p in data["per_photo"]} == {"dev", "test"}
-    assert "gap" in data["summary"] and len(data["checks"]) == 6
+    assert {p["split"] for p in data["per_photo"]} == {"dev", "held", "test"}
+    summary = data["summary"]
+    assert "gap" in summary and "held_gap" in summary and len(data["checks"]) == 6
+    # the gap goal is the one between the split the detector was chosen on and test
+    gap = next(c for c in data["checks"] if "gap" in c["goal"])
+    assert gap["goal"].startswith("held-test")
     assert any(p["features"] for p in data["per_photo"] if p["split"] == "test")
+    assert any(p["features"] for p in data["per_photo"] if p["split"] == "held")
     table = (tmp_path / "oldphoto_smoke.md").read_text()
-    assert "Dev - test gap" in table and "## test split" in table
+    assert "Held - test gap" in table and "Dev - test gap" in table
+    assert "## held split" in table and "## test split" in table
     assert (tmp_path / "oldphoto_smoke.png").stat().st_size > 1000

@@ -27,3 +27,17 @@ def test_patches_train_and_load_as_the_app_loads_them(tmp_path):
     loaded = damage_net.load(path)
     p = damage_net.probability(aged.image, loaded)
     assert p.shape == aged.mask.shape and np.isfinite(p).all()
+
+
+def test_speck_patches_hold_light_and_dark_specks_and_start_a_fine_tune(tmp_path):
+    camera = natural("camera", 0.1)
+    photos = [("camera", camera.image, True, 6), ("astronaut", natural("astronaut", 0.1).image, False, 6)]  # fmt: skip
+    x, y = td.speck_patches(1, photos)
+    assert len(x) == 8  # two prints of the camera man, four crops each; no astronaut
+    assert x.shape[1:] == (3, td.PATCH, td.PATCH) and y.shape == (8, td.PATCH, td.PATCH)
+    specks = x[:, 0][y > 0].astype(np.float32)
+    assert (specks > 0.5).any() and (specks < -0.5).any()  # paper white and dirt
+    assert 0 < y.mean() < 0.1
+    net = td.train(x, y, steps=2, batch=4)
+    again = td.train(x, y, steps=2, batch=4, lr_max=3e-4, init=net.state_dict(), extra=(x, y))
+    assert set(again.state_dict()) == set(net.state_dict())
