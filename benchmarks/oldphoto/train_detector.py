@@ -260,19 +260,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--specks", action="store_true", help="mix in crops of specked prints")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    generators = tuple(int(g) for g in args.generators.split(","))
     if args.patches and args.patches.is_file():
         cached = np.load(args.patches)
         x, y = cached["x"], cached["y"]
     else:
         t = time.monotonic()
-        generators = tuple(int(g) for g in args.generators.split(","))
         x, y = make_patches(generators=generators, clean_crops=args.clean_crops)
         print(f"{len(x)} patches in {time.monotonic() - t:.0f} s", flush=True)
         if args.patches:
             np.savez(args.patches, x=x, y=y)
     print(f"damage share of the patches: {y.mean():.3f}", flush=True)
     init = torch.load(args.init, map_location="cpu", weights_only=True) if args.init else None
-    extra = speck_patches() if args.specks else None
+    extra = speck_patches(generators=generators) if args.specks else None
     if extra is not None:
         print(f"{len(extra[0])} speck patches", flush=True)
     net = train(x, y, args.steps, lr_max=args.lr, init=init, extra=extra)
