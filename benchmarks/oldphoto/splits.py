@@ -93,6 +93,11 @@ def _toy_seed(case: Case) -> int:
     return {"dev": TOY_SEED, "held": HELD_TOY_SEED, "test": TEST_TOY_SEED}[case.split] + case.toy
 
 
+def _toy(name: str, split: str, seed: int, profile: str, size: int, toy: int) -> Case:
+    """A toy portrait case: its facial features are scored."""
+    return Case(name, split, "toy", 0, seed, profile, size=size, toy=toy, portrait=True)
+
+
 def _dev(natural_names: tuple[str, ...], mp: float, seeds: int, toys: int, size: int) -> list:
     cases = [
         Case(
@@ -108,17 +113,7 @@ def _dev(natural_names: tuple[str, ...], mp: float, seeds: int, toys: int, size:
         for k in range(seeds)
     ]
     cases += [
-        Case(
-            f"toy portrait {t}",
-            "dev",
-            "toy",
-            0,
-            1000 + 10 * (len(natural_names) + t),
-            "dev",
-            size=size,
-            toy=t,
-            portrait=True,
-        )  # fmt: skip
+        _toy(f"toy portrait {t}", "dev", 1000 + 10 * (len(natural_names) + t), "dev", size, t)
         for t in range(toys)
     ]
     return cases
@@ -147,17 +142,7 @@ def _held(photos: list, toys: list) -> tuple[Case, ...]:
         for i, (n, mp, prof) in enumerate(photos)
     ]
     cases += [
-        Case(
-            f"toy portrait H{t} ({prof}, {size} px)",
-            "held",
-            "toy",
-            0,
-            7100 + t,
-            prof,
-            size=size,
-            toy=t,
-            portrait=True,
-        )  # fmt: skip
+        _toy(f"toy portrait H{t} ({prof}, {size} px)", "held", 7100 + t, prof, size, t)
         for t, (size, prof) in enumerate(toys)
     ]
     return tuple(cases)
@@ -168,17 +153,7 @@ SMOKE = Scale(
     dev=tuple(_dev(("astronaut", "camera"), 0.05, 1, 1, 192)),
     test=(
         Case("coins (scratched)", "test", "coins", 0.06, 5001, "scratched"),
-        Case(
-            "toy portrait T0 (craquelure)",
-            "test",
-            "toy",
-            0,
-            5002,
-            "craquelure",
-            size=300,
-            toy=0,
-            portrait=True,
-        ),  # fmt: skip
+        _toy("toy portrait T0 (craquelure)", "test", 5002, "craquelure", 300, 0),
     ),
     figure_rows=2,
     held=_held([("camera", 0.05, "mixed")], [(256, "torn")]),
@@ -220,17 +195,7 @@ CPU = Scale(
             for i, (n, mp, prof) in enumerate(_CPU_TEST)
         ),
         *(
-            Case(
-                f"toy portrait T{t} ({prof}, {size} px)",
-                "test",
-                "toy",
-                0,
-                5100 + t,
-                prof,
-                size=size,
-                toy=t,
-                portrait=True,
-            )  # fmt: skip
+            _toy(f"toy portrait T{t} ({prof}, {size} px)", "test", 5100 + t, prof, size, t)
             for t, (size, prof) in enumerate(_CPU_TOYS)
         ),
         Case(
