@@ -242,8 +242,9 @@ def markdown(results: Results) -> str:
         "",
         "Dev split: generator 1 (`degrade.py`), what the built-in network learned from, on its "
         "training photos. Held split: generator 4 (`degrade_held.py`, written without reading "
-        "the other generators or the detector; in no training) on the same photos and unseen "
-        "toy portraits: the network and its cut are chosen here. Test split: generator 2 "
+        "the other generators or the detector; in no training) on the same photos, unseen "
+        "toy portraits and procedural texture photos (`textures.py`; other seeds than "
+        "training's): the network and its cut are chosen here. Test split: generator 2 "
         "(`degrade_real.py`: craquelure, cracks, folds, torn corners, flakes, scratches, hairs, "
         "dust, ink, worn edges; stains that must not be marked) on other photos (scikit-image's "
         "other photos, toy portraits with catchlights from another seed range, and the "

@@ -22,6 +22,7 @@ from benchmarks.oldphoto.degrade import Aged, age
 from benchmarks.oldphoto.degrade_held import age_held
 from benchmarks.oldphoto.degrade_real import age_real
 from benchmarks.oldphoto.photos import TOY_SEED, Clean, natural, photo_set
+from benchmarks.oldphoto.textures import texture
 
 TEST_TOY_SEED = TOY_SEED + 500_000  # far from the dev portraits and the toy-world's training
 HELD_TOY_SEED = TOY_SEED + 700_000  # the held split's portraits: seen by no split and no training
@@ -34,7 +35,7 @@ GENERATOR_OF = {"dev": 1, "held": 4, "test": 2}
 class Case:
     name: str
     split: str  # dev or test
-    photo: str  # natural photo name, or "toy"
+    photo: str  # natural photo name, "toy", or "texture KIND" (procedural, held only)
     megapixels: float  # natural photos; toy portraits use ``size``
     seed: int
     profile: str = "mixed"  # generator 2's profile; generator 1 has none ("dev")
@@ -59,6 +60,10 @@ class Scale:
 
 @lru_cache(maxsize=64)
 def clean_photo(case: Case) -> Clean:
+    if case.photo.startswith("texture "):
+        side = int(round((case.megapixels * 1e6) ** 0.5))
+        kind = case.photo.split(" ", 1)[1]
+        return Clean(case.name, texture(kind, case.seed, side), False, "a texture: all of it")
     if case.photo != "toy":
         return natural(case.photo, case.megapixels)
     if case.split == "dev":
@@ -134,9 +139,21 @@ _CPU_HELD = [
     ("rocket", 0.8, "mixed"),
 ]
 _CPU_HELD_TOYS = [(400, "scratched"), (700, "torn"), (960, "flaking"), (600, "craquelure"), (820, "mixed")]  # fmt: skip
+# and undamaged photos of textures (procedural: the test split's gravel, grass and brick are
+# real photos, and the network marked 3-48% of such textures before it was trained on others)
+_CPU_HELD_TEXTURES = [
+    ("pebbles", "stained"),
+    ("shingle", "flaking"),
+    ("sand", "mixed"),
+    ("grass", "cracked"),
+    ("bark", "creased"),
+    ("soil", "craquelure"),
+    ("foliage", "inked"),
+    ("knit", "scratched"),
+]
 
 
-def _held(photos: list, toys: list) -> tuple[Case, ...]:
+def _held(photos: list, toys: list, textures: list = ()) -> tuple[Case, ...]:
     cases = [
         Case(f"{n} ({prof}, {mp:g} MP)", "held", n, mp, 7000 + i, prof, portrait=n == "astronaut")
         for i, (n, mp, prof) in enumerate(photos)
@@ -144,6 +161,11 @@ def _held(photos: list, toys: list) -> tuple[Case, ...]:
     cases += [
         _toy(f"toy portrait H{t} ({prof}, {size} px)", "held", 7100 + t, prof, size, t)
         for t, (size, prof) in enumerate(toys)
+    ]
+    # texture seeds 7200 on: train_detector's textures are seeds 1000 on
+    cases += [
+        Case(f"{kind} ({prof}, {mp:g} MP)", "held", f"texture {kind}", mp, 7200 + i, prof)
+        for i, (kind, mp, prof) in enumerate(textures)
     ]
     return tuple(cases)
 
@@ -156,7 +178,7 @@ SMOKE = Scale(
         _toy("toy portrait T0 (craquelure)", "test", 5002, "craquelure", 300, 0),
     ),
     figure_rows=2,
-    held=_held([("camera", 0.05, "mixed")], [(256, "torn")]),
+    held=_held([("camera", 0.05, "mixed")], [(256, "torn")], [("knit", 0.05, "scratched")]),
 )
 
 _CPU_TEST = [
@@ -204,7 +226,7 @@ CPU = Scale(
         Case("moon (torn, 5.8 MP)", "test", "moon", 5.8, 5201, "torn", large=True),
     ),
     figure_rows=6,
-    held=_held(_CPU_HELD, _CPU_HELD_TOYS),
+    held=_held(_CPU_HELD, _CPU_HELD_TOYS, [(k, 0.45, prof) for k, prof in _CPU_HELD_TEXTURES]),
 )
 SCALES = {s.name: s for s in (SMOKE, CPU)}
 

@@ -4,6 +4,7 @@ loads (so the shipped weights can be remade with `python -m benchmarks.oldphoto.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
@@ -32,7 +33,7 @@ def test_patches_train_and_load_as_the_app_loads_them(tmp_path):
 def test_speck_patches_hold_light_and_dark_specks_and_start_a_fine_tune(tmp_path):
     camera = natural("camera", 0.1)
     photos = [("camera", camera.image, True, 6), ("astronaut", natural("astronaut", 0.1).image, False, 6)]  # fmt: skip
-    x, y = td.speck_patches(1, photos)
+    x, y = td.mark_patches(("specks",), 1, photos)
     assert len(x) == 8  # two prints of the camera man, four crops each; no astronaut
     assert x.shape[1:] == (3, td.PATCH, td.PATCH) and y.shape == (8, td.PATCH, td.PATCH)
     specks = x[:, 0][y > 0].astype(np.float32)
@@ -41,3 +42,27 @@ def test_speck_patches_hold_light_and_dark_specks_and_start_a_fine_tune(tmp_path
     net = td.train(x, y, steps=2, batch=4)
     again = td.train(x, y, steps=2, batch=4, lr_max=3e-4, init=net.state_dict(), extra=(x, y))
     assert set(again.state_dict()) == set(net.state_dict())
+
+
+def test_bundles_are_groups_of_parallel_scratches():
+    layer = np.zeros((800, 800), np.uint8)  # a 200 px print, drawn at 4x
+    td._bundles(np.random.default_rng(4), 200, 200, layer)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((layer > 0).astype(np.uint8))
+    angles = []
+    for lab in range(1, n):
+        if stats[lab, cv2.CC_STAT_AREA] < 200:
+            continue
+        ys, xs = np.nonzero(labels == lab)
+        (_, _), (a, b), angle = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+        angles.append((angle + (90 if a < b else 0)) % 180)
+    assert len(angles) >= 2
+    gaps = [min(abs(x - y), 180 - abs(x - y)) for i, x in enumerate(angles) for y in angles[i + 1 :]]  # fmt: skip
+    assert min(gaps) < 10  # at least two lines run side by side
+
+
+def test_texture_prints_add_their_unaged_crops_with_empty_maps():
+    photos = td._textures(1)
+    assert len(photos) == len(td.TEXTURES) and photos[0][0].startswith("texture ")
+    x, y = td.mark_patches(("bundles",), 1, photos[:1])
+    assert len(x) == 16  # two prints, each four aged crops with marks, four of the texture
+    assert y[:4].any() and not y[4:8].any() and not y[12:].any()

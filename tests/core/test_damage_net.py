@@ -68,6 +68,21 @@ def test_it_finds_a_scratch_on_a_real_photo_and_not_the_photo_itself():
     assert (damage_net.probability(clean) > damage_net.THRESHOLD).mean() < 0.015
 
 
+def test_a_mark_needs_a_sure_core_and_keeps_its_unsure_tail():
+    p = np.zeros((40, 60), np.float32)
+    p[5, 5:30] = 0.5  # a faint line the network doubts everywhere: left
+    p[20, 5:50] = 0.5  # the same line, sure of itself in one place: kept whole
+    p[20, 40] = 0.95
+    p[30:33, 10:13] = 0.9  # a sure speck
+    found = damage_net.damaged(p)
+    assert not found[5].any()
+    assert found[20, 5:50].all() and found[30:33, 10:13].all()
+    assert found.sum() == 45 + 9
+    # more sensitive: the doubted line is kept too; less: only the surest
+    assert damage_net.damaged(p, 0.9)[5, 5:30].all()
+    assert not damage_net.damaged(p, 0.1)[30:33, 10:13].any()
+
+
 def test_tiled_matches_one_piece(monkeypatch):
     scratched, _ = _scratched(_camera(600))
     whole = damage_net.probability(scratched)

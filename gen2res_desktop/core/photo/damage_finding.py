@@ -63,7 +63,7 @@ def builtin_damage(
         rgb = np.repeat(rgb[..., None], 3, axis=2)
     rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
     p = damage_net.probability(rgb, progress=progress, cancel=cancel)
-    return np.where(p > damage_net.cut(sensitivity), 255, 0).astype(np.uint8)
+    return np.where(damage_net.damaged(p, sensitivity), 255, 0).astype(np.uint8)
 
 
 def find_faces_for_guard(rgb: np.ndarray) -> list[DetectedFace]:

@@ -38,6 +38,10 @@ WORK_SIDE = 1000  # the shorter side the network works at, at most
 TILE, OVERLAP, GRID = 1024, 192, 8
 _MIN_TILE = 512  # a multiple of GRID, over twice the overlap
 THRESHOLD = 0.3  # the held split's best cut of 0.3-0.7 (oldphoto_notes.md, round 7)
+# A mark is kept only when some pixel of it is this sure: a texture's faint, unsure marks
+# are left. Higher marked less of the held split's textures at no cost in IoU, but a white
+# speck beside an eye (test_face_safe) is 0.66 sure (oldphoto_notes.md, round 8)
+CORE = 0.6
 WEIGHTS = data_dir() / "damage_net.pt"
 
 
@@ -95,6 +99,23 @@ def cut(sensitivity: float) -> float:
     lower towards 1 (finds more), higher towards 0. On the held split any cut from 0.3 to
     0.7 gives the same IoU within 0.02, so the slider trades recall for precision only."""
     return float(np.clip(THRESHOLD + (0.5 - sensitivity) * 0.8, 0.05, 0.95))
+
+
+def core(sensitivity: float) -> float:
+    """How sure the surest pixel of a mark must be, moving with :func:`cut`."""
+    return float(np.clip(CORE + (0.5 - sensitivity) * 0.8, cut(sensitivity), 0.99))
+
+
+def damaged(p: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
+    """bool H x W: the pixels of ``p`` over the cut that belong to a mark with a sure core
+    (hysteresis). A photo where the network is unsure then gets less repair: filling
+    doubtful marks in a texture did more harm than leaving them."""
+    low = (p > cut(sensitivity)).astype(np.uint8)
+    n, labels = cv2.connectedComponents(low, connectivity=8)
+    sure = np.zeros(n, bool)
+    sure[np.unique(labels[p >= core(sensitivity)])] = True
+    sure[0] = False
+    return sure[labels]
 
 
 def work_size(h: int, w: int) -> tuple[int, int]:
