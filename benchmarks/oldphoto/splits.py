@@ -139,8 +139,8 @@ _CPU_HELD = [
     ("rocket", 0.8, "mixed"),
 ]
 _CPU_HELD_TOYS = [(400, "scratched"), (700, "torn"), (960, "flaking"), (600, "craquelure"), (820, "mixed")]  # fmt: skip
-# and undamaged photos of textures (procedural: the test split's gravel, grass and brick are
-# real photos, and the network marked 3-48% of such textures before it was trained on others)
+# and procedural texture photos, aged like the rest: the test split's gravel, grass and
+# brick are the only real ones, and the network takes parts of such textures for damage
 _CPU_HELD_TEXTURES = [
     ("pebbles", "stained"),
     ("shingle", "flaking"),
@@ -153,7 +153,7 @@ _CPU_HELD_TEXTURES = [
 ]
 
 
-def _held(photos: list, toys: list, textures: list = ()) -> tuple[Case, ...]:
+def _held(photos: list, toys: list, textures: list | tuple = ()) -> tuple[Case, ...]:
     cases = [
         Case(f"{n} ({prof}, {mp:g} MP)", "held", n, mp, 7000 + i, prof, portrait=n == "astronaut")
         for i, (n, mp, prof) in enumerate(photos)
