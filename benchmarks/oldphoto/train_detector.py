@@ -92,8 +92,8 @@ def _as_print(img: np.ndarray, mono: bool, rng: np.random.Generator) -> tuple[np
 
 
 def _textures(per_kind: int) -> list[tuple[str, np.ndarray, bool, int]]:
-    """Procedural texture photos (:mod:`.textures`): stones, grass, knit... on which the
-    network, having seen few textures, marked 3-48% of an undamaged photo as damage."""
+    """Procedural texture photos (:mod:`.textures`): stones, grass, knit... The shipped
+    network, which saw few textures, marks up to a tenth of an unaged one (round 8)."""
     rng = np.random.default_rng(TRAIN_TEXTURE_SEED)
     out = []
     for kind in TEXTURES:
@@ -200,12 +200,12 @@ def mark_patches(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Patches as :func:`make_patches` makes them, of aged prints (``generators`` in turn)
     with more ``marks`` on top (one entry per print in turn: a kind of :data:`MARKS`, or
-    kinds joined by "+"), light or dark, of the training photos and ``textures`` texture photos of each kind. Specks: a
-    network that has seen flakes, highlights and clean photos learns that a small bright
-    blob on skin is a highlight, and a white speck beside an eye then stays. The prints
-    keep their other damage, so the patches teach the marks without teaching that damage
-    is rarer. The astronaut is left out: the face-safety tests on her portrait meet specks
-    the network never learned on."""
+    kinds joined by "+"), light or dark, of the training photos and ``textures`` texture
+    photos of each kind. Specks: a network that has seen flakes, highlights and clean
+    photos learns that a small bright blob on skin is a highlight, and a white speck beside
+    an eye then stays. The prints keep their other damage, so the patches teach the marks
+    without teaching that damage is rarer. The astronaut is left out: the face-safety tests
+    on her portrait meet specks the network never learned on."""
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     k = 0
