@@ -66,3 +66,18 @@ def test_texture_prints_add_their_unaged_crops_with_empty_maps():
     x, y = td.mark_patches(("bundles",), 1, photos[:1])
     assert len(x) == 16  # two prints, each four aged crops with marks, four of the texture
     assert y[:4].any() and not y[4:8].any() and not y[12:].any()
+
+
+def test_skin_specks_land_on_the_face_and_off_its_features():
+    size = 256
+    skin = td._toy_skin("toy 0", size, (128, 128))  # the print at half the render's size
+    pts = td.toy_landmarks(td.TRAIN_TOY_SEED, td.TRAIN_TOY_SEED - td.TOY_SEED, size) / 2
+    features = td.feature_mask((128, 128), [pts])
+    assert skin.any() and not (skin.astype(bool) & features).any()
+    inside = np.zeros((128, 128), np.uint8)
+    cv2.fillConvexPoly(inside, cv2.convexHull(np.round(pts[:17]).astype(np.int32)), 1)
+    assert (skin & inside).sum() > 0.5 * skin.sum()  # mostly cheeks and chin, some forehead
+    layer = np.zeros((512, 512), np.uint8)
+    td._skin_specks(np.random.default_rng(0), skin, layer)
+    specks = cv2.resize(layer, (128, 128), interpolation=cv2.INTER_AREA) > 0
+    assert specks.any() and (specks & skin.astype(bool)).sum() > 0.5 * specks.sum()

@@ -66,6 +66,24 @@ def test_catchlight_kept_and_speck_beside_the_eye_filled(portrait):
     assert result.stages[0].detail["protected_pixels"] >= 0
 
 
+def test_speck_marked_a_pixel_wide_stays_and_a_mark_on_plain_skin_goes(portrait):
+    """A detector's mark runs past the speck it found: the rim is skin, not a reason to
+    doubt the speck. The same mark where the skin is plain is dropped."""
+    img, face = portrait
+    left_eye, _ = face.eye_centres
+    d = face.eye_distance
+    guard = face_guard(img.shape[:2], [face])
+    assert guard is not None
+    speck = left_eye + [0.1 * d, 0.45 * d]
+    aged = _disc(img, speck, 2, 250)
+    mark = np.zeros(img.shape[:2], np.uint8)
+    cv2.circle(mark, tuple(int(round(v)) for v in speck), 3, 255, -1)  # a pixel wider
+    kept, dropped = guard.apply(mark, aged)
+    assert dropped == 0 and kept.any()
+    kept, _ = guard.apply(mark, img)
+    assert not kept.any()
+
+
 def test_long_scratch_across_the_face_is_found(portrait):
     img, face = portrait
     lm = face.landmarks
