@@ -244,11 +244,11 @@ def mark_patches(
     photos of each kind; with ``skin``, specks also on the portraits' cheeks and foreheads;
     with ``unaged``, crops of every print but the portraits before it aged (a texture's
     always come; the portraits' unaged faces taught that a speck on a cheek is no damage).
-    Specks: a network that has seen flakes, highlights and clean
-    photos learns that a small bright blob on skin is a highlight, and a white speck beside
-    an eye then stays. The prints keep their other damage, so the patches teach the marks
-    without teaching that damage is rarer. The astronaut is left out: the face-safety tests
-    on her portrait meet specks the network never learned on."""
+    Specks: a network that has seen flakes, highlights and clean photos learns that a small
+    bright blob on skin is a highlight, and a white speck beside an eye then stays. The
+    prints keep their other damage, so the patches teach the marks without teaching that
+    damage is rarer. The astronaut is left out: the face-safety tests on her portrait meet
+    specks the network never learned on."""
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     k = 0
