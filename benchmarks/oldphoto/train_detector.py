@@ -43,11 +43,13 @@ from skimage import data
 
 from benchmarks.oldphoto.degrade import age
 from benchmarks.oldphoto.degrade_train import age_train
-from benchmarks.oldphoto.faces import feature_mask, toy_landmarks
+from benchmarks.oldphoto.faces import toy_face
 from benchmarks.oldphoto.photos import TOY_SEED, natural, portrait, resize_to, sepia
 from benchmarks.oldphoto.textures import KINDS as TEXTURES
 from benchmarks.oldphoto.textures import texture
+from gen2res_desktop.core.faces import DetectedFace
 from gen2res_desktop.core.photo import damage_net
+from gen2res_desktop.core.photo.face_safe import face_guard
 
 DEV_PHOTOS = ("astronaut", "coffee", "chelsea", "camera", "rocket")
 OTHER_PHOTOS = ("hubble_deep_field", "immunohistochemistry", "retina", "cell")
@@ -197,24 +199,14 @@ MARKS = {"specks": _specks, "bundles": _bundles}
 
 
 def _toy_skin(name: str, size: int, shape: tuple[int, int]) -> np.ndarray:
-    """The face's skin of the training portrait ``name`` ("toy i", rendered at ``size``),
-    on its print of ``shape``: inside the jaw line and the forehead, and a fifth of an
-    eye distance from the eyes, brows, nose tip and lips (uint8 0/1)."""
+    """The face's skin of the training portrait ``name`` ("toy i", rendered at ``size``) on
+    its print of ``shape``, as the app's face guard sees it: inside the face, off the
+    features and their margins (uint8 0/1)."""
     i = int(name.split()[1])
-    pts = toy_landmarks(TRAIN_TOY_SEED + i, TRAIN_TOY_SEED - TOY_SEED + i, size)
-    pts = pts * (shape[0] / size)
-    eye_d = float(np.hypot(*(pts[42:48].mean(0) - pts[36:42].mean(0))))
-    up = pts[27] - pts[8]
-    up /= max(float(np.linalg.norm(up)), 1e-6)
-    outline = np.concatenate([pts[:17], pts[17:27] + 0.6 * eye_d * up])
-    face = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(face, cv2.convexHull(np.round(outline).astype(np.int32)), 1)
-    r = max(1, int(round(0.2 * eye_d)))
-    near = cv2.dilate(
-        feature_mask(shape, [pts]).astype(np.uint8),
-        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)),
-    )
-    return face & (1 - near)
+    face = toy_face(TRAIN_TOY_SEED + i, TRAIN_TOY_SEED - TOY_SEED + i, size)
+    face = DetectedFace(face.box, face.landmarks * (shape[0] / size), face.score)
+    guard = face_guard(shape, [face])
+    return guard.faces & (1 - guard.features)
 
 
 def _skin_specks(rng: np.random.Generator, skin: np.ndarray, layer: np.ndarray) -> None:

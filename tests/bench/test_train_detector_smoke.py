@@ -10,6 +10,7 @@ import torch
 
 from benchmarks.oldphoto import train_detector as td
 from benchmarks.oldphoto.degrade import age
+from benchmarks.oldphoto.faces import feature_mask, toy_landmarks
 from benchmarks.oldphoto.photos import natural
 from gen2res_desktop.core.photo import damage_net
 
@@ -71,8 +72,8 @@ def test_texture_prints_add_their_unaged_crops_with_empty_maps():
 def test_skin_specks_land_on_the_face_and_off_its_features():
     size = 256
     skin = td._toy_skin("toy 0", size, (128, 128))  # the print at half the render's size
-    pts = td.toy_landmarks(td.TRAIN_TOY_SEED, td.TRAIN_TOY_SEED - td.TOY_SEED, size) / 2
-    features = td.feature_mask((128, 128), [pts])
+    pts = toy_landmarks(td.TRAIN_TOY_SEED, td.TRAIN_TOY_SEED - td.TOY_SEED, size) / 2
+    features = feature_mask((128, 128), [pts])
     assert skin.any() and not (skin.astype(bool) & features).any()
     inside = np.zeros((128, 128), np.uint8)
     cv2.fillConvexPoly(inside, cv2.convexHull(np.round(pts[:17]).astype(np.int32)), 1)
