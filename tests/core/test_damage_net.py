@@ -1,6 +1,7 @@
 """The small damage detector that ships with the app: its weights load from the package,
 a damaged file is refused in one line, it runs tiled as in one piece and at any photo size,
-it finds a scratch drawn on a real photo without marking the photo's own lines, and the
+it finds a scratch drawn on a real photo without marking the photo's own lines, looking
+twice takes less of a texture for damage, and the
 built-in detector (what "auto" runs without a download) uses it, faces still guarded."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 import torch
 from skimage import data
 
+from benchmarks.oldphoto.textures import texture
 from gen2res_desktop.core.errors import Cancelled, Gen2ResError
 from gen2res_desktop.core.photo import damage_net
 from gen2res_desktop.core.photo.damage_finding import builtin_damage, find_damage
@@ -68,6 +70,22 @@ def test_it_finds_a_scratch_on_a_real_photo_and_not_the_photo_itself():
     assert (damage_net.probability(clean) > damage_net.THRESHOLD).mean() < 0.015
 
 
+def test_two_looks_take_less_of_a_pebble_bed_for_damage_and_keep_the_scratch(monkeypatch):
+    """The network looks at the work size and a quarter larger and averages: a scratch is
+    damage at both sizes, a pebble's crevice or highlight mostly fools it at one only."""
+    # a seed neither the training (1000 on) nor the held split (7200 on) uses
+    bed = texture("pebbles", 9100, (560, 760))
+    scratched, truth = _scratched(bed)
+    off = cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)) == 0
+    assert damage_net.SCALES == (1.0, 1.25)
+    both = damage_net.damaged(damage_net.probability(scratched))
+    monkeypatch.setattr(damage_net, "SCALES", (1.0,))
+    one = damage_net.damaged(damage_net.probability(scratched))
+    # measured: 2.55% of the bed marked with both looks, 3.39% with one; all the scratch
+    assert both[off].mean() < 0.85 * one[off].mean()
+    assert both[truth].mean() > 0.95
+
+
 def test_a_mark_needs_a_sure_core_and_keeps_its_unsure_tail():
     p = np.zeros((40, 60), np.float32)
     p[5, 5:30] = 0.5  # a faint line the network doubts everywhere: left
@@ -93,12 +111,25 @@ def test_tiled_matches_one_piece(monkeypatch):
     assert ((tiled > 0.5) != (whole > 0.5)).mean() < 0.001
 
 
-def test_any_size_and_gray_prints():
+def test_any_size_and_gray_prints(monkeypatch):
     big = cv2.resize(_camera(), (2100, 1500), interpolation=cv2.INTER_CUBIC)
     assert damage_net.work_size(1500, 2100) == (1000, 1400)
+    # the same shrinking and growing back at a third of the cost
+    monkeypatch.setattr(damage_net, "WORK_SIDE", 400)
     assert damage_net.probability(big).shape == (1500, 2100)
     tiny = np.full((20, 9, 3), 128, np.uint8)
     assert damage_net.probability(tiny).shape == (20, 9)
+
+
+def test_progress_runs_once_through_both_looks(monkeypatch):
+    monkeypatch.setattr(damage_net, "TILE", 288)
+    monkeypatch.setattr(damage_net, "OVERLAP", 128)
+    seen = []
+    damage_net.probability(_camera(600), progress=seen.append)
+    fractions = [p.fraction for p in seen]
+    assert len(fractions) > 2 * len(damage_net.SCALES)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert {p.stage for p in seen} == {"damage"}
 
 
 def test_cancel_stops_it():
