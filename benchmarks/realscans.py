@@ -5,16 +5,16 @@ For each photo in a folder it writes a sheet (the scan | the automatic damage ma
 with the protected facial features outlined in green | the repair without the tone stage)
 and one table row: the share of the photo marked, the pixels of facial features the map
 was kept off (dlib finds the faces, as in the app) and how many of them were marked all
-the same. A black-and-white print is toned as it came in (the repair keeps it
-monochrome), so its sheet can differ from the scan everywhere by a few levels. A folder of scans with no damage on them says how much of
-a real, undamaged print the detector takes for damage; one of scratched prints shows what
-it finds and what it leaves.
+the same. A folder of scans with no damage on them says how much of a real, undamaged
+print the detector takes for damage; one of scratched prints shows what it finds and what
+it leaves. A black-and-white print is toned as it came in (the repair keeps it
+monochrome), so its repair can differ from the scan everywhere by a few levels.
 
     python -m benchmarks.realscans SCANS_DIR --out OUT_DIR
 
 Scans that were used: the test images of *Bringing Old Photos Back to Life*
-(github.com/microsoft/Bringing-Old-Photos-Back-to-Life, ``test_images/old`` and
-``test_images/old_w_scratch``); they are not in this repository. Results and what was
+(github.com/microsoft/Bringing-Old-Photos-Back-to-Life: ``test_images/old``,
+``test_images/old_w_scratch`` and ``imgs/HR.png``); they are not in this repository. Results and what was
 seen: ``benchmarks/results/oldphoto_notes.md`` (round 10).
 """
 
