@@ -27,18 +27,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from gen2res_desktop.core.errors import Gen2ResError
+from gen2res_desktop.core.images import list_images, load_rgb
 from gen2res_desktop.core.photo.face_safe import protected_region
 from gen2res_desktop.core.photo.repair import repair_photo
 from gen2res_desktop.core.photo.settings import OFF, RepairSettings
 
 # The repair a user gets, but for the tone stage: the sheet shows what the fill did.
 NO_TONE = RepairSettings(colour=False, denoise=OFF, sharpen=0.0)
-SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
-
-
-def _read(path: Path) -> np.ndarray | None:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def sheet(rgb: np.ndarray, mask: np.ndarray, protected: np.ndarray, repaired: np.ndarray):
@@ -53,10 +49,11 @@ def sheet(rgb: np.ndarray, mask: np.ndarray, protected: np.ndarray, repaired: np
 def run(folder: Path, out: Path) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES):
-        rgb = _read(path)
-        if rgb is None:
-            print(f"{path.name}: not an image this tool can read, skipped", flush=True)
+    for path in list_images(folder):
+        try:  # read as the app reads an import: EXIF orientation, any mode to RGB
+            rgb = np.asarray(load_rgb(path))
+        except Gen2ResError as e:
+            print(f"{e} Skipped.", flush=True)
             continue
         start = time.perf_counter()
         result = repair_photo(rgb, NO_TONE)
