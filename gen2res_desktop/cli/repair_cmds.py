@@ -187,6 +187,7 @@ def cmd_damage(args: argparse.Namespace) -> int:
                 "detector": finding.method,
                 "faces_protected": finding.faces,
                 "protected_pixels": finding.protected_pixels,
+                "torn_fraction": finding.torn_pixels / mask.size,
             }
         )
     else:
@@ -194,6 +195,11 @@ def cmd_damage(args: argparse.Namespace) -> int:
             f"Damage map written to {out} ({fraction:.2%} of the photo marked as damaged, "
             f"found by the {_detector_words(finding.method)})."
         )
+        if finding.torn_pixels:
+            print(
+                f"Torn corners where the paper is gone: {finding.torn_pixels / mask.size:.2%} "
+                "of the photo, in the map."
+            )
         if finding.faces:
             print(
                 f"The eyes, noses and mouths of {finding.faces} face(s) were left out of the "

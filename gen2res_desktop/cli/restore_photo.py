@@ -194,6 +194,8 @@ def _describe(stage) -> str:
     text = f"{_STAGE_NAMES.get(stage.stage, stage.stage)} ({stage.method}"
     if stage.stage == "damage" and "damaged_fraction" in stage.detail:
         text += f", {stage.detail['damaged_fraction']:.2%} of the photo"
+    if stage.stage == "damage" and stage.detail.get("torn_fraction"):
+        text += f", torn corners {stage.detail['torn_fraction']:.2%}"
     if stage.stage == "damage" and stage.detail.get("protected_pixels"):
         text += ", faces' eyes, noses and mouths left alone"
     return text + ")"

@@ -346,8 +346,9 @@ def _method(stage: dict) -> str:
 
 def damage_summary(damage: dict, inpaint: dict | None, inpaint_setting: object = None) -> str:
     """The damage stage in words: which detector found the damage (or the user's map),
-    whether it was filled, and whether facial features were left out of the map, e.g.
-    "Damage found by the built-in detector, filled (lama), facial features left alone"."""
+    whether it was filled, whether it took in a torn corner and whether facial features
+    were left out of the map, e.g. "Damage found by the built-in detector, filled (lama),
+    with a torn corner, facial features left alone"."""
     method = damage.get("method") or ""
     own = method == "your map"
     if own:
@@ -365,10 +366,17 @@ def damage_summary(damage: dict, inpaint: dict | None, inpaint_setting: object =
     else:
         text = f"No damage {who}"
     detail = damage.get("detail")
-    kept = detail.get("protected_pixels") if isinstance(detail, dict) else None
-    if isinstance(kept, int | float) and not isinstance(kept, bool) and kept > 0:
+    if not isinstance(detail, dict):
+        detail = {}
+    if _positive(detail.get("torn_fraction")):
+        text += ", with a torn corner"
+    if _positive(detail.get("protected_pixels")):
         text += ", facial features left alone"
     return text
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 def _face_words(face: dict) -> str:

@@ -183,6 +183,11 @@ def test_the_repair_line_names_the_detector():
     assert line({"method": "bopbtl-scratch", "detail": {"protected_pixels": 310}}) == (
         "Damage found by bopbtl-scratch, filled (lama), facial features left alone"
     )
+    torn = {"protected_pixels": 5, "torn_fraction": 0.03}
+    assert line({"method": "opencv", "detail": torn}, "opencv") == (
+        "Damage found by the built-in detector, filled (built-in), with a torn corner, "
+        "facial features left alone"
+    )
     assert line({"method": "your map", "detail": {"protected_pixels": 0}}) == (
         "Damage from your painted map, filled (lama)"
     )

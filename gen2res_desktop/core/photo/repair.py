@@ -177,6 +177,8 @@ def repair_photo(
             used_map, protected = finding.mask, finding.protected
             record = StageRecord("damage", finding.method, finding.model_sha256)
             record.detail["protected_pixels"] = finding.protected_pixels
+            if finding.torn_pixels:
+                record.detail["torn_fraction"] = round(finding.torn_pixels / used_map.size, 5)
         else:
             used_map = damage_map
             record = StageRecord("damage", "your map")
