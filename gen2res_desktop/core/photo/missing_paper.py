@@ -26,6 +26,7 @@ import numpy as np
 
 WORK_SIDE = 512  # the shorter side the search runs at: a tear is large, the test is cheap
 _BLUR = 1.5  # sigma of the blur that takes scanner noise out of the level test (work px)
+_RIM = round(2 * _BLUR) + 1  # work px the blur spreads the lid's edge over, taken with it
 _LEVELS = 3.0  # how far from the level where a region starts its pixels may be, per channel
 _SEED_STEP = 6  # work px between the points along the edge a region may start from
 _MIN_AREA = 0.003  # share of the photo: smaller flat bits at the edge are edge wear's job
@@ -125,6 +126,11 @@ def missing_paper(rgb: np.ndarray) -> np.ndarray:
         region = flood[1:-1, 1:-1] > 0
         if _is_lid(region, small, blurred, grain, floor):
             found |= region
+    if found.any():
+        # the blur keeps the lid's last pixels out of the flood, and the torn edge's fibres
+        # are damage too: without them the fill leaves a white rim along the tear
+        rim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _RIM + 1, 2 * _RIM + 1))
+        found = cv2.dilate(found.astype(np.uint8), rim) > 0
     if f == 1.0:
         return found
     return cv2.resize(found.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
