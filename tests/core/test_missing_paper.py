@@ -109,3 +109,28 @@ def test_the_repair_fills_a_torn_corner_from_the_print():
     after = np.abs(fixed[inside].astype(int) - clean[inside]).mean()
     # the lid is about 150 levels off the print there; the fill brings it within ~40
     assert after < 0.5 * before
+
+
+class _BlindDetector:
+    """A learned damage model that finds nothing: what it misses, the lid test still adds."""
+
+    name, task, scale, sha256 = "blind", "damage", 1, "0" * 64
+
+    def run(self, rgb, **_):
+        return np.zeros(rgb.shape[:2], np.uint8)
+
+
+class _Models:
+    def installed(self, task: str) -> list[str]:
+        return ["blind"] if task == "damage" else []
+
+    def load(self, name: str) -> _BlindDetector:
+        return _BlindDetector()
+
+
+def test_a_learned_detector_gets_the_torn_corner_too():
+    torn, gone = tear_corner(data.coffee(), 245, noise=0.5, jpeg=85)
+    finding = find_damage(torn, faces=[], models=_Models())
+    assert finding.method == "blind"
+    recall, precision = overlap(finding.mask > 0, gone)
+    assert recall > 0.7 and precision > 0.95
