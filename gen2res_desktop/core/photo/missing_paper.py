@@ -7,11 +7,13 @@ What marks the lid apart from the picture, each test for a physical reason:
 * it reaches the photo's edge, since a print tears from its edge;
 * it is one level all over: its blurred grey stays within a few levels, where paper and
   emulsion vary (fading, mottling, grain) and a picture's flat areas shade;
-* it has no grain: the scanner sees a smooth surface (3 x 3 spread of grey almost nil);
+* it has no grain: the scanner sees a smooth surface, no grainier than the flattest
+  quarter of the print (where only the scanner's noise is left), or almost nil;
 * it is grey, white or black: a lid has no tone, while a print's dyes or toner give even
   its whites a colour (a black-and-white scan passes this test, and leans on the others);
 * it is not clipped: a burnt-out sky or a shadow at 0 or 255 says nothing about paper;
-* a torn edge bounds it: the print around it is not as flat as it is;
+* a torn edge bounds it: the print around it is not flat, and mostly not of its colour
+  (a piece of a larger flat area, a dark mount or a wall, has more of itself around it);
 * it is a corner or a bite, not a border: it runs along at most part of any side, and
   covers at most a quarter of the photo.
 
@@ -20,6 +22,8 @@ The constants were chosen on the benchmark's held split (``benchmarks/oldphoto``
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -56,13 +60,24 @@ def _edge_seeds(h: int, w: int) -> list[tuple[int, int]]:
     )
 
 
-def _is_lid(
-    region: np.ndarray,
-    small: np.ndarray,
-    blurred: np.ndarray,
-    grain: np.ndarray,
-    floor: float,
-) -> bool:
+@dataclass
+class _Scan:
+    """The photo at the work size, and what every region is judged against."""
+
+    small: np.ndarray  # uint8 H x W x 3
+    blurred: np.ndarray  # float32 H x W x 3, scanner noise blurred away
+    level: np.ndarray  # float32 H x W: the blurred grey
+    grain: np.ndarray  # float32 H x W: 3 x 3 spread of the grey
+    floor: float  # the grain of the photo's flattest quarter
+
+    @classmethod
+    def of(cls, small: np.ndarray) -> _Scan:
+        grain = _grain(small.astype(np.float32).mean(axis=2))
+        blurred = cv2.GaussianBlur(small.astype(np.float32), (0, 0), _BLUR)
+        return cls(small, blurred, blurred.mean(axis=2), grain, float(np.percentile(grain, 25)))
+
+
+def _is_lid(region: np.ndarray, scan: _Scan) -> bool:
     share = region.mean()
     if not _MIN_AREA <= share <= _MAX_AREA:
         return False
@@ -72,16 +87,16 @@ def _is_lid(
     inner = cv2.erode(region.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     if not inner.any():
         return False
-    level = blurred.mean(axis=2)
+    level, grain = scan.level, scan.grain
     mean = float(level[inner].mean())
     if not _CLIPPED < mean < 255 - _CLIPPED:
         return False
-    if np.median(grain[inner]) > max(_MAX_GRAIN, _NOISE * floor):
+    if np.median(grain[inner]) > max(_MAX_GRAIN, _NOISE * scan.floor):
         return False
     low, high = np.percentile(level[inner], (5, 95))
     if high - low > _MAX_SPREAD:
         return False
-    colour = small[inner].astype(np.int16)
+    colour = scan.small[inner].astype(np.int16)
     if np.median(colour.max(1) - colour.min(1)) > _MAX_TONE:
         return False
     k = max(3, round(_RING * min(region.shape)))
@@ -89,7 +104,7 @@ def _is_lid(
     if not ring.any() or np.percentile(grain[ring], 25) < _MIN_EDGE:
         return False
     # a piece of a larger flat area (a dark mount, a wall) has more of itself around it
-    off = np.abs(blurred[ring] - blurred[inner].mean(axis=0)).max(axis=1)
+    off = np.abs(scan.blurred[ring] - scan.blurred[inner].mean(axis=0)).max(axis=1)
     return float(np.median(off)) > 2 * _LEVELS
 
 
@@ -110,10 +125,7 @@ def missing_paper(rgb: np.ndarray) -> np.ndarray:
         )
     )
     sh, sw = small.shape[:2]
-    grain = _grain(small.astype(np.float32).mean(axis=2))
-    # the flattest quarter of the photo: a lid is no grainier than the scanner's noise
-    floor = float(np.percentile(grain, 25))
-    blurred = cv2.GaussianBlur(small.astype(np.float32), (0, 0), _BLUR)
+    scan = _Scan.of(small)
     seen = np.zeros((sh + 2, sw + 2), np.uint8)
     found = np.zeros((sh, sw), bool)
     flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
@@ -121,10 +133,10 @@ def missing_paper(rgb: np.ndarray) -> np.ndarray:
         if seen[y + 1, x + 1]:
             continue
         flood = np.zeros_like(seen)
-        cv2.floodFill(blurred, flood, (x, y), 0, (_LEVELS,) * 3, (_LEVELS,) * 3, flags)
+        cv2.floodFill(scan.blurred, flood, (x, y), 0, (_LEVELS,) * 3, (_LEVELS,) * 3, flags)
         seen |= flood
         region = flood[1:-1, 1:-1] > 0
-        if _is_lid(region, small, blurred, grain, floor):
+        if _is_lid(region, scan):
             found |= region
     if found.any():
         # the blur keeps the lid's last pixels out of the flood, and the torn edge's fibres
