@@ -94,6 +94,17 @@ def test_a_clipped_shadow_and_a_toned_flat_corner_are_not_tears():
     assert not missing_paper(flat).any()
 
 
+def test_a_lid_clipped_white_is_found_unless_the_picture_is_that_white_too():
+    # a scanner that clips its white lid: 255, the noise only dipping below it
+    torn, gone = tear_corner(data.coffee(), 258, noise=1.0, jpeg=90, seed=3)
+    recall, precision = overlap(missing_paper(torn), gone)
+    assert recall > 0.7 and precision > 0.95
+    # the same corner on a photo whose own highlights are burnt out: a sky, not a lid
+    burnt = torn.copy()
+    cv2.circle(burnt, (150, 250), 20, (255, 255, 255), -1)  # 0.5% of the photo at 255
+    assert not missing_paper(burnt).any()
+
+
 def test_the_repair_fills_a_torn_corner_from_the_print():
     clean = data.coffee()
     torn, gone = tear_corner(clean, 245, noise=0.5, jpeg=85)

@@ -11,7 +11,9 @@ What marks the lid apart from the picture, each test for a physical reason:
   quarter of the print (where only the scanner's noise is left), or almost nil;
 * it is grey, white or black: a lid has no tone, while a print's dyes or toner give even
   its whites a colour (a black-and-white scan passes this test, and leans on the others);
-* it is not clipped: a burnt-out sky or a shadow at 0 or 255 says nothing about paper;
+* it is not clipped: a shadow at 0 says nothing about paper, and a white at 255 is the
+  lid only where nothing else in the photo is that white (a burnt-out sky is, an old
+  print's paper never is);
 * a torn edge bounds it: the print around it is not flat, and mostly not of its colour
   (a piece of a larger flat area, a dark mount or a wall, has more of itself around it);
 * it is a corner or a bite, not a border: it runs along at most part of any side, and
@@ -41,6 +43,7 @@ _NOISE = 1.25  # ... or this times the photo's noise floor, if more
 _MAX_SPREAD = 2.0  # 5th to 95th percentile of the blurred grey inside, in levels
 _MAX_TONE = 3.0  # median of max - min over the channels, in levels
 _CLIPPED = 2.0  # levels from 0 or 255 within which a region's mean counts as clipped
+_CLIPPED_ELSEWHERE = 0.001  # share of the rest of the photo a clipped white lid allows
 _MIN_EDGE = 0.9  # 25th percentile of the 3 x 3 grey spread in the ring around it
 _RING = 0.03  # the ring's width, as a share of the shorter side
 
@@ -77,6 +80,13 @@ class _Scan:
         return cls(small, blurred, blurred.mean(axis=2), grain, float(np.percentile(grain, 25)))
 
 
+def _whiter_than_the_print(region: np.ndarray, scan: _Scan) -> bool:
+    """A scanner that clips its white lid shows it at 255, as a burnt-out sky is. An old
+    print's whitest paper is never that white, so a clipped region is taken for the lid
+    only where nothing else in the photo reaches the clip."""
+    return ((scan.level >= 255 - _CLIPPED) & ~region).mean() < _CLIPPED_ELSEWHERE
+
+
 def _is_lid(region: np.ndarray, scan: _Scan) -> bool:
     share = region.mean()
     if not _MIN_AREA <= share <= _MAX_AREA:
@@ -89,7 +99,9 @@ def _is_lid(region: np.ndarray, scan: _Scan) -> bool:
         return False
     level, grain = scan.level, scan.grain
     mean = float(level[inner].mean())
-    if not _CLIPPED < mean < 255 - _CLIPPED:
+    if mean <= _CLIPPED:
+        return False
+    if mean >= 255 - _CLIPPED and not _whiter_than_the_print(region, scan):
         return False
     if np.median(grain[inner]) > max(_MAX_GRAIN, _NOISE * scan.floor):
         return False
