@@ -82,3 +82,20 @@ def test_skin_specks_land_on_the_face_and_off_its_features():
     td._skin_specks(np.random.default_rng(0), skin, layer)
     specks = cv2.resize(layer, (128, 128), interpolation=cv2.INTER_AREA) > 0
     assert specks.any() and (specks & skin.astype(bool)).sum() > 0.5 * specks.sum()
+
+
+def test_content_lines_are_thin_soft_and_no_damage():
+    img = natural("coffee", 0.1).image
+    drawn = td.content_lines(np.random.default_rng(2), img)
+    changed = np.abs(drawn.astype(np.int16) - img).max(axis=2) > 20
+    assert drawn.shape == img.shape and drawn.dtype == np.uint8
+    assert 0 < changed.mean() < 0.1  # a few poles or cables, not a veil
+    # lines, not blobs: the largest is a few pixels wide along its length
+    n, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8))
+    x, y, bw, bh, area = stats[1 + stats[1:, cv2.CC_STAT_AREA].argmax()]
+    assert n > 1 and area / max(bw, bh) < 8
+    photos = [("coffee", img, False, 3)]
+    x, y = td.mark_patches(("specks",), 1, photos, content=True)
+    plain = td.mark_patches(("specks",), 1, photos)[1]
+    # the lines are in the prints, never in their maps: the maps are those of the marks
+    assert x.shape[0] == plain.shape[0] and y.mean() < 0.1
