@@ -8,8 +8,9 @@ one command instead of scripts of its own:
 * the skin probe: white specks on the astronaut's plain skin (off her features), and how
   many the network is sure of (0.6 or more) or puts over the cut;
 * the camera man without damage: the share over the cut (``test_damage_net`` allows 1.5%);
-* with ``--scans``, each real scan's share marked by the network's map, and the mean over
-  ``--undamaged`` (the scans with no damage on them): what it takes for damage on real prints.
+* with ``--scans``, the mean share of the real scans named in ``--undamaged`` (those with no
+  damage on them; all, when none are named) that the network's map marks: what it takes
+  for damage on real prints.
 
     python -m benchmarks.oldphoto.candidates gen2res_desktop/data/damage_net.pt /tmp/v26.pt \
         --scans SCANS_DIR --undamaged HR,old_a,old_b
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,7 +54,6 @@ class Score:
     probe_over: int = 0
     probe_specks: int = 0
     camera_marked: float = float("nan")
-    scans: dict[str, float] = field(default_factory=dict)
     scans_undamaged: float = float("nan")
 
 
@@ -171,10 +171,11 @@ def score(path: Path, args, probe) -> Score:
     out.probe_specks = len(points)
     out.camera_marked = float((_probability(_camera(), net) > damage_net.THRESHOLD).mean())
     if args.scans is not None:
-        for scan in list_images(args.scans):
-            rgb = np.asarray(load_rgb(scan))
-            out.scans[scan.stem] = float(damage_net.damaged(_probability(rgb, net)).mean())
-        chosen = [v for k, v in out.scans.items() if not args.undamaged or k in args.undamaged]
+        chosen = [
+            float(damage_net.damaged(_probability(np.asarray(load_rgb(scan)), net)).mean())
+            for scan in list_images(args.scans)
+            if not args.undamaged or scan.stem in args.undamaged
+        ]
         out.scans_undamaged = float(np.mean(chosen)) if chosen else float("nan")
     return out
 
