@@ -44,7 +44,6 @@ from gen2res_desktop.core.photo.missing_paper import missing_paper
 
 PROBE_SPECKS = 32  # per set, at most: as many as fit 9 px apart
 PROBE_SEEDS = (1234, 1235, 1236)
-SURE = 0.6  # the probe counts a speck the network is this sure of (the core's level)
 
 
 @dataclass
@@ -58,12 +57,6 @@ class Score:
     probe_specks: int = 0
     camera_marked: float = float("nan")
     scans_undamaged: float = float("nan")
-
-
-def load_net(path: Path) -> damage_net.DamageNet:
-    net = damage_net.DamageNet()
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return net.eval().to(memory_format=torch.channels_last)
 
 
 def _probability(rgb: np.ndarray, net: damage_net.DamageNet) -> np.ndarray:
@@ -160,7 +153,7 @@ def _camera() -> np.ndarray:
 
 
 def score(path: Path, args, probes) -> Score:
-    net = load_net(path)
+    net = damage_net.load(path)
     out = Score(path.name)
     tag = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     scale = splits.SCALES[args.scale]
@@ -171,7 +164,8 @@ def score(path: Path, args, probes) -> Score:
     for specked, points in probes:
         p = _probability(specked, net)
         peaks += [p[y - 1 : y + 2, x - 1 : x + 2].max() for x, y in points]
-    out.probe_sure = sum(v >= SURE for v in peaks)
+    # sure as a mark's core must be to stay
+    out.probe_sure = sum(v >= damage_net.CORE for v in peaks)
     out.probe_over = sum(v > damage_net.THRESHOLD for v in peaks)
     out.probe_specks = len(peaks)
     out.camera_marked = float((_probability(_camera(), net) > damage_net.THRESHOLD).mean())
