@@ -27,12 +27,15 @@ def torch_engine_unless_asked(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def fp32_sampling_on_any_cpu(monkeypatch):
-    """The same numbers on every test machine: sampling goes bf16 only on CPUs with native
-    bf16, so tests pretend there is none (tests/core/test_bf16_sampling.py asks for it)."""
+    """The same numbers on every test machine: sampling and the damage network go bf16 only
+    on CPUs with native bf16, so tests pretend there is none (tests/core/test_bf16_sampling.py
+    and test_damage_net.py ask for it)."""
     from gen2res_desktop.core import devices, runtimes
+    from gen2res_desktop.core.photo import damage_net
 
     monkeypatch.setattr(devices, "native_bf16", lambda: False)
     monkeypatch.setattr(runtimes, "native_bf16", lambda: False)
+    monkeypatch.setattr(damage_net, "BF16", False)
 
 
 @pytest.fixture(scope="session")
