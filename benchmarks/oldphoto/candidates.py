@@ -155,7 +155,8 @@ def _camera() -> np.ndarray:
 def score(path: Path, args, probes) -> Score:
     net = damage_net.load(path)
     out = Score(path.name)
-    tag = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    # bf16 maps (where the CPU has it natively) are not fp32's: cached apart, never mixed
+    tag = hashlib.sha256(path.read_bytes()).hexdigest()[:12] + ("-bf16" if damage_net.BF16 else "")
     scale = splits.SCALES[args.scale]
     out.held_iou, out.clean_marked, out.undamaged_marked = score_held(
         net, scale.held, args.cache, tag
