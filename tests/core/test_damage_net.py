@@ -2,8 +2,8 @@
 a damaged file is refused in one line, it runs tiled as in one piece and at any photo size,
 it finds a scratch drawn on a real photo without marking the photo's own lines, looking
 twice takes less of a texture for damage, bf16 (where the CPU has it) marks what fp32
-marks, and the built-in detector (what "auto" runs without a download) uses it, faces
-still guarded."""
+marks, it says how sure it is of each mark, and the built-in detector (what "auto" runs
+without a download) uses it, faces still guarded."""
 
 from __future__ import annotations
 
@@ -163,6 +163,21 @@ def test_the_built_in_detector_uses_it_and_faces_stay_guarded():
     finding = find_damage(scratched, faces=[])
     assert finding.method == "opencv"
     assert (finding.mask[truth] > 0).mean() > 0.6
+
+
+def test_certainty_is_a_marks_mean_p_between_the_cut_and_sure():
+    p = np.zeros((40, 60), np.float32)
+    p[20, 5:50] = 0.5  # a line sure of itself in one place only: doubted on the whole
+    p[20, 40] = 0.95
+    p[30:33, 10:13] = 0.95  # a speck sure throughout
+    marks = damage_net.damaged(p)
+    sure = damage_net.certainty(p, marks)
+    assert sure.dtype == np.float32 and sure.shape == p.shape
+    mean = (44 * 0.5 + 0.95) / 45
+    line = (mean - damage_net.THRESHOLD) / (damage_net.SURE - damage_net.THRESHOLD)
+    assert np.allclose(sure[20, 5:50], line, atol=1e-6) and 0.3 < line < 0.4
+    assert (sure[30:33, 10:13] == 1.0).all()
+    assert (sure[~marks] == 1.0).all()  # off the marks nothing is doubted
 
 
 @pytest.mark.parametrize("length", [1032, 1400, 2000, 3208])

@@ -118,3 +118,43 @@ def test_fill_hole_with_no_undamaged_patch_falls_back_to_telea():
     forbidden = ~hole  # every other pixel is damage too
     out = fill_large.fill_hole(img, hole, forbidden=forbidden)
     assert np.array_equal(out[~hole], img[~hole])
+
+
+def test_small_levels_compare_the_same_raw_patches_as_the_filters_would():
+    # the exact levels take each pixel's patch as shifted views of the image: it must be
+    # what correlating with the identity basis gives, border reflection included
+    rng = np.random.default_rng(3)
+    img = rng.random((41, 53, 3)).astype(np.float32)
+    hole = np.zeros((41, 53), bool)
+    hole[15:25, 20:32] = True
+    level = fill_large._Level(img, hole, np.zeros_like(hole))
+    level.fit_basis(rng)
+    assert level.raw
+    raw = level.features()
+    size = fill_large.PATCH * fill_large.PATCH * 3
+    level.raw, level.basis = False, np.eye(size, dtype=np.float32).reshape(size, 7, 7, 3)
+    np.testing.assert_array_equal(raw, level.features())
+
+
+def _flat_with_marks() -> tuple[np.ndarray, np.ndarray]:
+    img = np.full((60, 80, 3), 140, np.uint8)
+    marks = np.zeros((60, 80), np.uint8)
+    cv2.line(marks, (5, 15), (75, 15), 255, 2)  # a dark line
+    cv2.line(marks, (5, 40), (75, 40), 255, 2)  # a white one
+    img[15 - 1 : 15 + 2, 5:76][marks[15 - 1 : 15 + 2, 5:76] > 0] = 40
+    img[40 - 1 : 40 + 2, 5:76][marks[40 - 1 : 40 + 2, 5:76] > 0] = 250
+    return img, marks
+
+
+def test_an_unsure_dark_mark_is_filled_part_way_and_a_white_one_whole():
+    img, marks = _flat_with_marks()
+    filled = inpaint.inpaint_builtin(img, marks)
+    assert abs(int(filled[15, 40, 0]) - 140) < 10 and abs(int(filled[40, 40, 0]) - 140) < 10
+    doubt = np.where(marks > 0, 0.5, 1.0).astype(np.float32)
+    out = inpaint.soften_unsure(img, filled, marks, doubt)
+    # the dark line moves half way to its fill; the white one is filled whatever the doubt
+    assert abs(int(out[15, 40, 0]) - (40 + 140) // 2) < 8
+    assert np.array_equal(out[40], filled[40])
+    # sure marks, or none: the fill as it was
+    assert np.array_equal(inpaint.soften_unsure(img, filled, marks, np.ones_like(doubt)), filled)
+    assert np.array_equal(inpaint.soften_unsure(img, filled, np.zeros_like(marks), doubt), filled)

@@ -145,3 +145,13 @@ def test_a_learned_detector_gets_the_torn_corner_too():
     assert finding.method == "blind"
     recall, precision = overlap(finding.mask > 0, gone)
     assert recall > 0.7 and precision > 0.95
+
+
+def test_the_detector_is_sure_of_a_torn_corner():
+    # the repair fills a doubtful dark mark only part way; where the paper is gone there is
+    # no doubt, even where the network's own mark of the tear's rim is a doubtful one
+    torn, gone = tear_corner(data.coffee(), 25, noise=1.0, jpeg=85)
+    finding = find_damage(torn, faces=[])
+    assert finding.torn_pixels and finding.certainty is not None
+    found = missing_paper(torn)
+    assert (finding.certainty[found] == 1.0).all()

@@ -127,6 +127,27 @@ def test_a_given_damage_map_replaces_the_detector(coffee):
     assert np.abs(result.image.astype(int) - coffee)[mask > 0].mean() < 30
 
 
+def test_a_doubtful_dark_mark_is_filled_part_way_but_a_painted_one_whole(coffee, monkeypatch):
+    from gen2res_desktop.core.photo import repair
+    from gen2res_desktop.core.photo.damage_finding import DamageFinding
+
+    damaged, mask = scratched(coffee)
+    damaged[mask > 0] = 10  # a dark line: a texture's gap or crevice looks like this
+    doubt = np.where(mask > 0, 0.5, 1.0).astype(np.float32)
+    monkeypatch.setattr(
+        repair,
+        "find_damage",
+        lambda rgb, **kw: DamageFinding(mask.copy(), "opencv", certainty=doubt),
+    )
+    only_fill = RepairSettings(denoise="off", sharpen=0.0, colour=False)
+    auto = repair_photo(damaged, only_fill).image.astype(int)
+    painted = repair_photo(damaged, only_fill, damage_map=mask).image.astype(int)
+    line = mask > 0
+    # painted: filled whole; found but doubted: half way between the line and the fill
+    assert np.abs(painted - coffee)[line].mean() < 30
+    assert np.allclose(auto[line], (damaged[line].astype(int) + painted[line]) / 2, atol=2)
+
+
 def test_a_damage_map_of_the_wrong_size_is_refused(coffee):
     with pytest.raises(
         Gen2ResError, match=r"damage map is 10 x 20 pixels but the photo is 300 x 200"

@@ -41,6 +41,9 @@ class DamageFinding:
     protected_pixels: int = 0  # marks the face guard took out
     torn_pixels: int = 0  # where the paper is gone (a torn corner or a bite out of an edge)
     faces: int = 0  # faces the guard was built from
+    # float32 H x W, how sure the detector is of each mark (1 = sure, and off the marks);
+    # None where it says nothing of it (a learned model's map is sure throughout)
+    certainty: np.ndarray | None = None
 
 
 def installed_detector(models: ModelSource | None, detector: str) -> str:
@@ -59,6 +62,20 @@ def builtin_damage(
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
     """The built-in detector's map of ``rgb`` (uint8 H x W, 255 = damaged)."""
+    return builtin_damage_and_certainty(
+        rgb, sensitivity=sensitivity, progress=progress, cancel=cancel
+    )[0]
+
+
+def builtin_damage_and_certainty(
+    rgb: np.ndarray,
+    *,
+    sensitivity: float = 0.5,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The built-in detector's map of ``rgb`` and how sure it is of each mark
+    (:func:`.damage_net.certainty`)."""
     from gen2res_desktop.core.photo import damage_net  # torch: only when damage is sought
 
     rgb = np.asarray(rgb)
@@ -66,7 +83,9 @@ def builtin_damage(
         rgb = np.repeat(rgb[..., None], 3, axis=2)
     rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
     p = damage_net.probability(rgb, progress=progress, cancel=cancel)
-    return np.where(damage_net.damaged(p, sensitivity), 255, 0).astype(np.uint8)
+    marks = damage_net.damaged(p, sensitivity)
+    mask = np.where(marks, 255, 0).astype(np.uint8)
+    return mask, damage_net.certainty(p, marks, sensitivity)
 
 
 def find_faces_for_guard(rgb: np.ndarray) -> list[DetectedFace]:
@@ -97,10 +116,10 @@ def find_damage(
     cancel = cancel or CancelToken()
     name = installed_detector(models, detector)
     if name == OPENCV:
-        mask = builtin_damage(
+        mask, sure = builtin_damage_and_certainty(
             rgb, sensitivity=sensitivity, progress=stage_progress(progress, "damage"), cancel=cancel
         )
-        finding = DamageFinding(mask, OPENCV)
+        finding = DamageFinding(mask, OPENCV, certainty=sure)
     else:
         if models is None:
             raise Gen2ResError(f"No photo model named '{name}' is installed.")
@@ -121,6 +140,8 @@ def find_damage(
     progress(Progress("damage", 0, 1, "Looking for torn corners"))
     torn = missing_paper(rgb)
     finding.mask[torn] = 255
+    if finding.certainty is not None:
+        finding.certainty[torn] = 1.0  # the paper is gone: no doubt there
     finding.torn_pixels = int(np.count_nonzero(torn))
     cancel.check()
     progress(Progress("damage", 0, 1, "Keeping faces' features out of the damage map"))

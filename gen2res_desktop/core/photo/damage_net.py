@@ -53,6 +53,9 @@ THRESHOLD = 0.3  # the held split's best cut of 0.3-0.7 (oldphoto_notes.md, roun
 # are left. Higher marked less of the held split's textures at no cost in IoU, but a white
 # speck beside an eye (test_face_safe) is 0.66 sure (oldphoto_notes.md, round 8)
 CORE = 0.6
+# A mark whose mean p reaches this is sure; below, a dark one is only partly filled
+# (:func:`certainty`; chosen on the held split, oldphoto_notes.md, round 14)
+SURE = 0.9
 WEIGHTS = data_dir() / "damage_net.pt"
 # bf16 where the CPU computes it natively (AVX-512 BF16 or AMX): half the time of fp32
 # there, the same maps within rounding (oldphoto_notes.md, round 13); elsewhere emulated
@@ -130,6 +133,21 @@ def damaged(p: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
     sure = np.zeros(n, bool)
     sure[np.unique(labels[p >= core(sensitivity)])] = True
     sure[0] = False
+    return sure[labels]
+
+
+def certainty(p: np.ndarray, marks: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
+    """float32 H x W: how sure the network is of each mark of ``marks`` (bool, from
+    :func:`damaged`), from 0 (its mean p at the cut) to 1 (a mean p of SURE or more),
+    the same over the whole mark; 1 off the marks. A mark's mean, not its surest pixel:
+    a texture's false marks have a sure core but a doubtful body (oldphoto_notes.md,
+    round 14)."""
+    n, labels = cv2.connectedComponents(marks.astype(np.uint8), connectivity=8)
+    area = np.bincount(labels.ravel(), minlength=n)
+    mean = np.bincount(labels.ravel(), weights=p.ravel(), minlength=n) / np.maximum(area, 1)
+    low = cut(sensitivity)
+    sure = np.clip((mean - low) / max(SURE - low, 1e-6), 0.0, 1.0).astype(np.float32)
+    sure[0] = 1.0
     return sure[labels]
 
 

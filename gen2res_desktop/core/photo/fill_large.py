@@ -86,6 +86,7 @@ class _Level:
         self.q = np.zeros(len(self.targets), np.int64)  # source (flat index) per target
         self.d = np.full(len(self.targets), np.inf, np.float32)
         self.basis: np.ndarray | None = None
+        self.raw = False  # features are the whole patches (small levels)
 
     # -- patch features
 
@@ -93,8 +94,7 @@ class _Level:
         if self.h * self.w <= _EXACT_PIXELS:
             # a small level compares whole patches: that is where the layout of the fill
             # is decided, and a few dozen coefficients would miss a thin edge
-            eye = np.eye(PATCH * PATCH * 3, dtype=np.float32)
-            self.basis = eye.reshape(-1, PATCH, PATCH, 3)
+            self.raw = True
             return
         n = min(_PCA_SAMPLES, len(self.sources))
         # drawn with replacement: choice(replace=False) shuffles every source, seconds
@@ -110,8 +110,11 @@ class _Level:
         self.basis = vecs.reshape(k, PATCH, PATCH, 3).astype(np.float32)
 
     def features(self) -> np.ndarray:
-        """PCA coefficients of the patch around every pixel, (H*W, k) float32: the dot
-        product of a basis patch with the image is a correlation, which filter2D does."""
+        """The patch around every pixel as (H*W, k) float32: its PCA coefficients (the dot
+        product of a basis patch with the image is a correlation, which filter2D does), or
+        on a small level the whole patch."""
+        if self.raw:
+            return self._raw_patches()
         assert self.basis is not None
         chans = cv2.split(self.img)
         out = np.empty((self.h, self.w, len(self.basis)), np.float32)
@@ -121,6 +124,15 @@ class _Level:
                 acc += cv2.filter2D(chans[c], cv2.CV_32F, b[..., c], borderType=cv2.BORDER_REFLECT)
             out[..., i] = acc
         return out.reshape(-1, len(self.basis))
+
+    def _raw_patches(self) -> np.ndarray:
+        """Every pixel's whole patch, (H*W, 147) in (row, column, channel) order: what
+        correlating with an identity basis gives, taken as shifted views of the image
+        (441 filter2D calls took most of a small level's time)."""
+        padded = cv2.copyMakeBorder(self.img, _R, _R, _R, _R, cv2.BORDER_REFLECT)
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (PATCH, PATCH), axis=(0, 1))
+        # (H, W, 3, P, P) -> (H, W, P, P, 3): the order of the identity basis's patches
+        return np.ascontiguousarray(windows.transpose(0, 1, 3, 4, 2)).reshape(self.h * self.w, -1)
 
     # -- the nearest-neighbour field
 

@@ -147,3 +147,36 @@ def inpaint_builtin(
         out = cv2.inpaint(out, thin, _RADIUS, cv2.INPAINT_TELEA)
     progress(Progress(stage, total, total, "Filling scratches and dust"))
     return out
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def soften_unsure(
+    before: np.ndarray, filled: np.ndarray, marks: np.ndarray, certainty: np.ndarray
+) -> np.ndarray:
+    """``filled`` where the detector was sure, part way back to ``before`` on the dark
+    marks it was unsure of: each pixel of such a mark (and its one-pixel rim, which the
+    fill took with it) moves only ``certainty`` of the way to its fill.
+
+    Why dark ones only: a print's lost emulsion shows the white paper, and a white mark
+    is filled whole whatever the detector's doubt, so a real crack never comes back as a
+    ghost. A texture's false marks are mostly its shadows, gaps and crevices, dark, and
+    wholly filled they smeared it (the held split's pebbles, soil and foliage; and a real
+    scan's moustache). Decided per mark: a mark the fill brightened on the whole is dark."""
+    m = marks > 0
+    if not m.any():
+        return filled
+    n, labels = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+    change = _luma(filled) - _luma(before)
+    dark = np.bincount(labels.ravel(), weights=change.ravel(), minlength=n) > 0
+    dark[0] = False
+    ring = np.ones((3, 3), np.uint8)
+    dark_map = cv2.dilate(dark[labels].astype(np.uint8), ring) > 0
+    # the rim takes its mark's certainty: the lowest one around (1 off the marks)
+    weight = np.where(dark_map, cv2.erode(certainty.astype(np.float32), ring), 1.0)
+    if weight.min() >= 1.0:
+        return filled
+    out = before + weight[..., None] * (filled.astype(np.float32) - before)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)

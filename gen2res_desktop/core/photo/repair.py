@@ -149,6 +149,7 @@ def repair_photo(
     stages: list[StageRecord] = []
     out = rgb
     used_map = None
+    certainty = None  # how sure the automatic detector was of each mark
     protected: list[list[list[int]]] = []
 
     def begin(stage: str, message: str) -> float:
@@ -174,7 +175,7 @@ def repair_photo(
                 progress=progress,
                 cancel=cancel,
             )
-            used_map, protected = finding.mask, finding.protected
+            used_map, protected, certainty = finding.mask, finding.protected, finding.certainty
             record = StageRecord("damage", finding.method, finding.model_sha256)
             record.detail["protected_pixels"] = finding.protected_pixels
             if finding.torn_pixels:
@@ -215,6 +216,9 @@ def repair_photo(
                     cancel=cancel,
                 )
                 record = StageRecord("inpaint", model.name, model.sha256)
+            if certainty is not None:
+                # a doubtful dark mark is only partly filled; a painted map is always whole
+                out = inpaint.soften_unsure(rgb, out, used_map, certainty)
             done(record, t)
 
     if settings.denoise != OFF or settings.sharpen > 0:
