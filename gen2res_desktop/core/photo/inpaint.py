@@ -163,8 +163,9 @@ def soften_unsure(
     Why dark ones only: a print's lost emulsion shows the white paper, and a white mark
     is filled whole whatever the detector's doubt, so a real crack never comes back as a
     ghost. A texture's false marks are mostly its shadows, gaps and crevices, dark, and
-    wholly filled they smeared it (the held split's pebbles, soil and foliage; and a real
-    scan's moustache). Decided per mark: a mark the fill brightened on the whole is dark."""
+    wholly filled they smeared it (the held split's pebbles, soil and foliage;
+    oldphoto_notes.md, round 14). Decided per mark: one the fill brightened on the whole
+    is dark."""
     m = marks > 0
     if not m.any():
         return filled
