@@ -198,4 +198,6 @@ def _describe(stage) -> str:
         text += f", torn corners {stage.detail['torn_fraction']:.2%}"
     if stage.stage == "damage" and stage.detail.get("protected_pixels"):
         text += ", faces' eyes, noses and mouths left alone"
+    if stage.stage == "inpaint" and stage.detail.get("partly_filled_fraction"):
+        text += f", doubtful dark marks part way ({stage.detail['partly_filled_fraction']:.2%})"
     return text + ")"

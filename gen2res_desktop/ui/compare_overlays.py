@@ -346,9 +346,10 @@ def _method(stage: dict) -> str:
 
 def damage_summary(damage: dict, inpaint: dict | None, inpaint_setting: object = None) -> str:
     """The damage stage in words: which detector found the damage (or the user's map),
-    whether it was filled, whether it took in a torn corner and whether facial features
-    were left out of the map, e.g. "Damage found by the built-in detector, filled (lama),
-    with a torn corner, facial features left alone"."""
+    whether it was filled (and whether doubtful marks only part way), whether it took in a
+    torn corner and whether facial features were left out of the map, e.g. "Damage found
+    by the built-in detector, filled (lama), doubtful dark marks part way, with a torn
+    corner, facial features left alone"."""
     method = damage.get("method") or ""
     own = method == "your map"
     if own:
@@ -359,6 +360,9 @@ def damage_summary(damage: dict, inpaint: dict | None, inpaint_setting: object =
         who = f"found by {method}" if method else "found"
     if inpaint is not None:
         text = f"Damage {who}, filled ({_method(inpaint)})"
+        filled = inpaint.get("detail")
+        if isinstance(filled, dict) and _positive(filled.get("partly_filled_fraction")):
+            text += ", doubtful dark marks part way"
     elif inpaint_setting == "off":
         text = f"Damage {who}, not filled"
     elif own:

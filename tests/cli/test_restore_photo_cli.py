@@ -339,3 +339,12 @@ def test_a_regenerated_face_in_a_sepia_print_stays_on_the_prints_tone_line(
     curve_b = np.interp(lab[..., 0], tint.lightness, tint.b)
     off = np.hypot(lab[..., 1] - curve_a, lab[..., 2] - curve_b)
     assert np.percentile(off, 95) < 3.0, np.percentile(off, 95)
+
+
+def test_the_repaired_line_says_when_doubtful_marks_were_filled_part_way():
+    from gen2res_desktop.cli.restore_photo import _describe
+    from gen2res_desktop.core.photo.repair import StageRecord
+
+    partly = StageRecord("inpaint", "opencv", detail={"partly_filled_fraction": 0.0042})
+    assert _describe(partly) == "scratches filled (opencv, doubtful dark marks part way (0.42%))"
+    assert _describe(StageRecord("inpaint", "opencv")) == "scratches filled (opencv)"

@@ -151,10 +151,12 @@ def test_an_unsure_dark_mark_is_filled_part_way_and_a_white_one_whole():
     filled = inpaint.inpaint_builtin(img, marks)
     assert abs(int(filled[15, 40, 0]) - 140) < 10 and abs(int(filled[40, 40, 0]) - 140) < 10
     doubt = np.where(marks > 0, 0.5, 1.0).astype(np.float32)
-    out = inpaint.soften_unsure(img, filled, marks, doubt)
+    out, partly = inpaint.soften_unsure(img, filled, marks, doubt)
+    assert partly == np.count_nonzero(marks[:28])  # the dark line's pixels
     # the dark line moves half way to its fill; the white one is filled whatever the doubt
     assert abs(int(out[15, 40, 0]) - (40 + 140) // 2) < 8
     assert np.array_equal(out[40], filled[40])
     # sure marks, or none: the fill as it was
-    assert np.array_equal(inpaint.soften_unsure(img, filled, marks, np.ones_like(doubt)), filled)
-    assert np.array_equal(inpaint.soften_unsure(img, filled, np.zeros_like(marks), doubt), filled)
+    for sure, where in ((np.ones_like(doubt), marks), (doubt, np.zeros_like(marks))):
+        out, partly = inpaint.soften_unsure(img, filled, where, sure)
+        assert np.array_equal(out, filled) and partly == 0

@@ -140,8 +140,15 @@ def test_a_doubtful_dark_mark_is_filled_part_way_but_a_painted_one_whole(coffee,
         lambda rgb, **kw: DamageFinding(mask.copy(), "opencv", certainty=doubt),
     )
     only_fill = RepairSettings(denoise="off", sharpen=0.0, colour=False)
-    auto = repair_photo(damaged, only_fill).image.astype(int)
-    painted = repair_photo(damaged, only_fill, damage_map=mask).image.astype(int)
+    found = repair_photo(damaged, only_fill)
+    auto = found.image.astype(int)
+    painted_result = repair_photo(damaged, only_fill, damage_map=mask)
+    painted = painted_result.image.astype(int)
+    # the record says how much was filled part way, for the compare view's line
+    assert found.stages[1].detail["partly_filled_fraction"] == round(
+        np.count_nonzero(mask) / mask.size, 5
+    )
+    assert "partly_filled_fraction" not in painted_result.stages[1].detail
     line = mask > 0
     # painted: filled whole; found but doubted: half way between the line and the fill
     assert np.abs(painted - coffee)[line].mean() < 30

@@ -188,6 +188,15 @@ def test_the_repair_line_names_the_detector():
         "Damage found by the built-in detector, filled (built-in), with a torn corner, "
         "facial features left alone"
     )
+    # a doubtful dark mark is filled only part way: the line says so, so a faint gap in a
+    # texture that stayed is understood
+    stages = [
+        {"stage": "damage", "method": "opencv", "detail": {}},
+        {"stage": "inpaint", "method": "opencv", "detail": {"partly_filled_fraction": 0.004}},
+    ]
+    assert repair_summary({"repair": {"stages": stages}}).split(" · ")[0] == (
+        "Damage found by the built-in detector, filled (built-in), doubtful dark marks part way"
+    )
     assert line({"method": "your map", "detail": {"protected_pixels": 0}}) == (
         "Damage from your painted map, filled (lama)"
     )

@@ -155,10 +155,11 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 
 def soften_unsure(
     before: np.ndarray, filled: np.ndarray, marks: np.ndarray, certainty: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """``filled`` where the detector was sure, part way back to ``before`` on the dark
     marks it was unsure of: each pixel of such a mark (and its one-pixel rim, which the
-    fill took with it) moves only ``certainty`` of the way to its fill.
+    fill took with it) moves only ``certainty`` of the way to its fill. Also returns how
+    many pixels of ``marks`` were filled only part way.
 
     Why dark ones only: a print's lost emulsion shows the white paper, and a white mark
     is filled whole whatever the detector's doubt, so a real crack never comes back as a
@@ -168,7 +169,7 @@ def soften_unsure(
     is dark."""
     m = marks > 0
     if not m.any():
-        return filled
+        return filled, 0
     n, labels = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
     change = _luma(filled) - _luma(before)
     dark = np.bincount(labels.ravel(), weights=change.ravel(), minlength=n) > 0
@@ -177,7 +178,8 @@ def soften_unsure(
     dark_map = cv2.dilate(dark[labels].astype(np.uint8), ring) > 0
     # the rim takes its mark's certainty: the lowest one around (1 off the marks)
     weight = np.where(dark_map, cv2.erode(certainty.astype(np.float32), ring), 1.0)
-    if weight.min() >= 1.0:
-        return filled
+    partly = int(np.count_nonzero(m & (weight < 1.0)))
+    if not partly:
+        return filled, 0
     out = before + weight[..., None] * (filled.astype(np.float32) - before)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8), partly

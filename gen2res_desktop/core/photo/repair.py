@@ -218,7 +218,9 @@ def repair_photo(
                 record = StageRecord("inpaint", model.name, model.sha256)
             if certainty is not None:
                 # a doubtful dark mark is only partly filled; a painted map is always whole
-                out = inpaint.soften_unsure(rgb, out, used_map, certainty)
+                out, partly = inpaint.soften_unsure(rgb, out, used_map, certainty)
+                if partly:
+                    record.detail["partly_filled_fraction"] = round(partly / used_map.size, 5)
             done(record, t)
 
     if settings.denoise != OFF or settings.sharpen > 0:
