@@ -29,6 +29,12 @@ _MIN_SIDE = 4 * PATCH  # a level smaller than this has too few source patches
 _PCA_SAMPLES = 4000
 _JUMPS = (4, 2, 1)
 _EXACT_PIXELS = 40_000  # levels this small compare raw patches, not PCA coefficients
+_BORDER = max(_R, *_JUMPS)  # how far off the image a neighbour or a covering patch can be
+
+
+def _clamp(a: np.ndarray, hi: int) -> np.ndarray:
+    """``a`` within [0, hi]: np.clip's result, without its per-call overhead."""
+    return np.minimum(np.maximum(a, 0), hi)
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -76,13 +82,19 @@ class _Level:
         ok = (~hole & ~forbidden).astype(np.uint8)
         # a source patch lies wholly on usable pixels inside the crop (border counts as bad)
         src = cv2.erode(ok, np.ones((PATCH, PATCH), np.uint8), borderValue=0) > 0
-        self.valid = src.ravel()
+        # one False past the end, so a candidate of -1 (none) reads as not valid
+        self.valid = np.append(src.ravel(), False)
         self.sources = np.flatnonzero(self.valid).astype(np.int64)
         # targets: every patch that touches the hole takes part in the vote
         grown = cv2.dilate(hole.astype(np.uint8), np.ones((PATCH, PATCH), np.uint8)) > 0
         self.targets = np.flatnonzero(grown).astype(np.int64)
         self.ty, self.tx = np.divmod(self.targets, self.w)
         self.holes = np.flatnonzero(hole.ravel()).astype(np.int64)
+        # the same pixels on the field padded with a border of "no match", so a neighbour
+        # or a covering patch off the image is one lookup, not a bounds test
+        self.pw = self.w + 2 * _BORDER
+        self.tp = self._on_padded(self.targets)
+        self.hp = self._on_padded(self.holes)
         self.q = np.zeros(len(self.targets), np.int64)  # source (flat index) per target
         self.d = np.full(len(self.targets), np.inf, np.float32)
         self.basis: np.ndarray | None = None
@@ -141,11 +153,9 @@ class _Level:
 
     def _try(self, feats: np.ndarray, ft: np.ndarray, cand: np.ndarray) -> None:
         """Keep ``cand`` (flat source indices, -1 for none) where it beats the current match."""
-        ok = cand >= 0
-        ok[ok] = self.valid[cand[ok]]
-        if not ok.any():
+        idx = np.flatnonzero(self.valid[cand])
+        if not len(idx):
             return
-        idx = np.flatnonzero(ok)
         diff = ft[idx] - feats[cand[idx]]
         d = np.einsum("ij,ij->i", diff, diff)
         better = d < self.d[idx]
@@ -159,6 +169,16 @@ class _Level:
         g[self.targets] = self.q
         return g.reshape(self.h, self.w)
 
+    def _on_padded(self, flat: np.ndarray) -> np.ndarray:
+        y, x = np.divmod(flat, self.w)
+        return (y + _BORDER) * self.pw + x + _BORDER
+
+    def _padded(self, values: np.ndarray, fill: float) -> np.ndarray:
+        """``values`` (one per target) on the padded grid, flat; ``fill`` elsewhere."""
+        out = np.full((self.h + 2 * _BORDER) * self.pw, fill, values.dtype)
+        out[self.tp] = values
+        return out
+
     def search(self, feats: np.ndarray, iterations: int, rng: np.random.Generator) -> None:
         ft = feats[self.targets]
         # the image changed since the last search, so the stored distances are stale
@@ -167,12 +187,9 @@ class _Level:
         n = len(self.targets)
         for _ in range(iterations):
             for step in _JUMPS:
-                grid = self._grid()
+                grid = self._padded(self.q, -1)
                 for dy, dx in ((step, 0), (-step, 0), (0, step), (0, -step)):
-                    ny, nx = self.ty + dy, self.tx + dx
-                    inside = (ny >= 0) & (ny < self.h) & (nx >= 0) & (nx < self.w)
-                    nq = np.full(n, -1, np.int64)
-                    nq[inside] = grid[ny[inside], nx[inside]]
+                    nq = grid[self.tp + (dy * self.pw + dx)]  # -1 off the image
                     # the neighbour's match, shifted back: keeps the copied texture coherent
                     qy, qx = np.divmod(nq, self.w)
                     qy, qx = qy - dy, qx - dx
@@ -181,38 +198,33 @@ class _Level:
             radius = max(self.h, self.w)
             while radius >= 1:
                 qy, qx = np.divmod(self.q, self.w)
-                qy = np.clip(qy + rng.integers(-radius, radius + 1, n), 0, self.h - 1)
-                qx = np.clip(qx + rng.integers(-radius, radius + 1, n), 0, self.w - 1)
+                qy = _clamp(qy + rng.integers(-radius, radius + 1, n), self.h - 1)
+                qx = _clamp(qx + rng.integers(-radius, radius + 1, n), self.w - 1)
                 self._try(feats, ft, qy * self.w + qx)
                 radius //= 2
 
-    def vote(self, window: int = _R, *, uniform: bool = False) -> None:
+    def vote(self, *, uniform: bool = False) -> None:
         """Each hole pixel becomes the weighted mean of what the patches covering it copy
         there; a close match weighs more (Wexler's weights), which keeps the mean sharp.
         ``uniform`` weighs all alike, for a field whose distances are not known yet."""
-        grid = self._grid()
-        dgrid = np.full(self.h * self.w, np.inf, np.float32)
-        dgrid[self.targets] = self.d
-        dgrid = dgrid.reshape(self.h, self.w)
+        grid = self._padded(self.q, -1)
+        dgrid = self._padded(self.d.astype(np.float32), np.inf)
         sigma2 = 1.0 if uniform else max(float(np.percentile(self.d, 75)), 1e-3)
-        hy, hx = np.divmod(self.holes, self.w)
         flat = self.img.reshape(-1, 3)
         acc = np.zeros((len(self.holes), 3), np.float32)
         wsum = np.zeros(len(self.holes), np.float32)
-        for dy in range(-window, window + 1):
-            for dx in range(-window, window + 1):
+        for dy in range(-_R, _R + 1):
+            for dx in range(-_R, _R + 1):
                 # the patch centred at p - (dy, dx) covers p at its offset (dy, dx)
-                cy, cx = hy - dy, hx - dx
-                inside = (cy >= 0) & (cy < self.h) & (cx >= 0) & (cx < self.w)
-                cyi, cxi = np.where(inside, cy, 0), np.where(inside, cx, 0)
-                q = grid[cyi, cxi]
-                use = inside & (q >= 0)
+                centre = self.hp - (dy * self.pw + dx)
+                q = grid[centre]  # -1 off the image
+                use = q >= 0
                 qy, qx = np.divmod(np.where(use, q, 0), self.w)
-                src = np.clip(qy + dy, 0, self.h - 1) * self.w + np.clip(qx + dx, 0, self.w - 1)
+                src = _clamp(qy + dy, self.h - 1) * self.w + _clamp(qx + dx, self.w - 1)
                 if uniform:
                     wt = use.astype(np.float32)
                 else:
-                    wt = np.where(use, np.exp(-dgrid[cyi, cxi] / (2 * sigma2)), 0)
+                    wt = np.where(use, np.exp(-dgrid[centre] / (2 * sigma2)), 0)
                     wt = wt.astype(np.float32)
                 acc += flat[src] * wt[:, None]
                 wsum += wt
