@@ -133,7 +133,8 @@ def repair_photo(
 
     The automatic damage map is kept off the features of ``faces`` (in ``rgb``'s pixels;
     None: found here) and out of the faces in ``regenerate`` (their indices), which the
-    face stage regenerates (:mod:`.face_safe`)."""
+    face stage regenerates (:mod:`.face_safe`). Its dark marks that the built-in detector
+    doubts are filled only part way (:func:`.inpaint.soften_unsure`)."""
     cancel = cancel or CancelToken()
     rgb = np.ascontiguousarray(rgb)
     check_photo(rgb)
