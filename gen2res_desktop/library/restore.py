@@ -49,7 +49,7 @@ from gen2res_desktop.library.faces import photo_faces, stored_detected_faces
 from gen2res_desktop.library.models import Face, FaceScores, Restoration, Subject
 from gen2res_desktop.library.restore_engines import PriorCache, photo_models
 from gen2res_desktop.library.store import Library
-from gen2res_desktop.library.tables.photos import write_damage_map
+from gen2res_desktop.library.tables.photos import write_damage_levels
 
 # torch, the priors and the faster CPU engines are imported where faces are regenerated:
 # a repair-only restore (``faces=False``) never loads them.
@@ -318,10 +318,11 @@ def _record(
     out = lib.restoration_path_for(photo_id, settings.seed)
     with atomic_path(out) as tmp:
         outcome.image.save(tmp, format="PNG")
-    used_map = outcome.repair.damage_map if outcome.repair is not None else None
+    # the map with how far each mark was filled: the compare view shows part-filled ones fainter
+    levels = outcome.repair.map_levels() if outcome.repair is not None else None
     map_file = None
-    if used_map is not None:
-        map_file = write_damage_map(used_map, out.with_name(f"{out.stem}.damage.png"))
+    if levels is not None:
+        map_file = write_damage_levels(levels, out.with_name(f"{out.stem}.damage.png"))
     adapters = [p.adapter for p in outcome.plans if p.adapter is not None]
     info = asdict(settings)
     info["repair"] = repair.to_json()

@@ -79,6 +79,7 @@ class CompareWindow(QMainWindow):
         export: ExportFn | None = None,
         suggested_name: str = "restored.png",
         damage_overlay: QImage | None = None,
+        damage_partly: bool = False,
         protected: Polygons = (),
         colour: ColourImages | None = None,
         parent: QWidget | None = None,
@@ -87,7 +88,9 @@ class CompareWindow(QMainWindow):
         self.setAttribute(Qt.WA_DeleteOnClose)
         self.setWindowTitle(f"Compare — {info.title}" if info.title else "Compare")
         self.before, self.after, self.info = before, after, info
-        self.damage = DamageMapToggle(self, damage_overlay, protected, self._apply_overlays)
+        self.damage = DamageMapToggle(
+            self, damage_overlay, protected, self._apply_overlays, partly=damage_partly
+        )
         self.damage_overlay = self.damage.image  # None: no map recorded
         self.protected_outline = self.damage.outline  # None: no feature protected
         self.flipped = False

@@ -40,6 +40,7 @@ WARNING_COLOUR = QColor(200, 90, 0)
 OUTLINE_COLOUR = QColor(170, 240, 255, 170)
 PROTECTED_LEGEND = "Outlined: eyes, nose and mouth, which the automatic repair leaves alone"
 DAMAGE_LEGEND = "Red: the scratches and dust the repair filled in"
+PARTLY_LEGEND = "Pale red: marks it was unsure of, filled only part way"
 
 Polygons = Sequence[Sequence[Sequence[int]]]
 
@@ -174,6 +175,8 @@ class DamageMapToggle:
         image: QImage | None,
         protected: Polygons,
         apply: Callable[[], None],
+        *,
+        partly: bool = False,
     ) -> None:
         # the damage map in red, the Before image's size (see damage_map.mask_to_overlay)
         self.image = image if image is not None and not image.isNull() else None
@@ -194,7 +197,9 @@ class DamageMapToggle:
             self.action.setToolTip(
                 "This restoration has no damage map: scratch repair was off when it was made"
             )
-        legend = [DAMAGE_LEGEND] + ([PROTECTED_LEGEND] if self.outline is not None else [])
+        # partly: some marks were filled only part way, and the map shows them paler
+        legend = [DAMAGE_LEGEND] + ([PARTLY_LEGEND] if partly and self.image is not None else [])
+        legend += [PROTECTED_LEGEND] if self.outline is not None else []
         self.legend = QLabel(". ".join(legend) + ".")
         self.legend.setObjectName("compareLegend")
         self.legend.setWordWrap(True)

@@ -49,6 +49,27 @@ def mask_to_overlay(
     return image
 
 
+# A mark the repair filled only part way shows at this share of OVERLAY_ALPHA, from the
+# faintest (barely moved: still shown, so the user sees it was found and doubted) to the
+# palest (almost whole: still plainly paler than a mark filled whole)
+FAINTEST, PALEST = 0.25, 0.6
+
+
+def levels_to_overlay(levels: np.ndarray, color: QColor = OVERLAY_COLOR) -> QImage:
+    """A repair's map with how far each mark was filled (uint8, 255 wholly, lower part way,
+    0 unmarked) as a transparent image: a mark in ``color``, paler when filled part way,
+    the paler the less."""
+    levels = np.asarray(levels, dtype=np.uint8)
+    h, w = levels.shape
+    lut = np.zeros(256, np.uint32)
+    for level in np.unique(levels[levels > 0]):
+        share = 1.0 if level == 255 else FAINTEST + (PALEST - FAINTEST) * float(level) / 255.0
+        lut[level] = overlay_pixel(color, round(OVERLAY_ALPHA * share))
+    image = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
+    np.copyto(pixels(image), lut[levels])
+    return image
+
+
 def overlay_to_mask(image: QImage) -> np.ndarray:
     """The damage map painted in ``image``: uint8, 255 where anything is painted."""
     return np.where(pixels(image) != 0, 255, 0).astype(np.uint8)

@@ -151,12 +151,17 @@ def test_an_unsure_dark_mark_is_filled_part_way_and_a_white_one_whole():
     filled = inpaint.inpaint_builtin(img, marks)
     assert abs(int(filled[15, 40, 0]) - 140) < 10 and abs(int(filled[40, 40, 0]) - 140) < 10
     doubt = np.where(marks > 0, 0.5, 1.0).astype(np.float32)
-    out, partly = inpaint.soften_unsure(img, filled, marks, doubt)
-    assert partly == np.count_nonzero(marks[:28])  # the dark line's pixels
+    out, weight = inpaint.soften_unsure(img, filled, marks, doubt)
+    partly = (marks > 0) & (weight < 1.0)
+    assert np.array_equal(partly, (marks > 0) & (np.arange(60) < 28)[:, None])  # the dark line
     # the dark line moves half way to its fill; the white one is filled whatever the doubt
     assert abs(int(out[15, 40, 0]) - (40 + 140) // 2) < 8
     assert np.array_equal(out[40], filled[40])
-    # sure marks, or none: the fill as it was
+    # the map says so: the dark line at half strength, the white one whole, the rest off
+    levels = inpaint.fill_levels(marks, weight)
+    assert levels[15, 40] == 128 and levels[40, 40] == 255 and levels[30, 40] == 0
+    # sure marks, or none: the fill as it was, and every mark on the map whole
     for sure, where in ((np.ones_like(doubt), marks), (doubt, np.zeros_like(marks))):
-        out, partly = inpaint.soften_unsure(img, filled, where, sure)
-        assert np.array_equal(out, filled) and partly == 0
+        out, weight = inpaint.soften_unsure(img, filled, where, sure)
+        assert np.array_equal(out, filled) and weight is None
+        assert np.array_equal(inpaint.fill_levels(where, weight), np.where(where > 0, 255, 0))

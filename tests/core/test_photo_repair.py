@@ -149,6 +149,10 @@ def test_a_doubtful_dark_mark_is_filled_part_way_but_a_painted_one_whole(coffee,
         np.count_nonzero(mask) / mask.size, 5
     )
     assert "partly_filled_fraction" not in painted_result.stages[1].detail
+    # the map the compare view shows has the doubted line at half strength, a painted one whole
+    assert np.array_equal(found.map_levels() > 0, mask > 0)
+    assert set(np.unique(found.map_levels()[mask > 0])) == {128}
+    assert set(np.unique(painted_result.map_levels()[mask > 0])) == {255}
     line = mask > 0
     # painted: filled whole; found but doubted: half way between the line and the fill
     assert np.abs(painted - coffee)[line].mean() < 30

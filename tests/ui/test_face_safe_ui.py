@@ -13,11 +13,11 @@ from PySide6.QtGui import QColor, QImage
 
 from gen2res_desktop.core.photo import models as photo_models
 from gen2res_desktop.core.photo.settings import RepairSettings
-from gen2res_desktop.library.tables.photos import write_damage_map
+from gen2res_desktop.library.tables.photos import write_damage_levels, write_damage_map
 from gen2res_desktop.ui import restore_options
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
-from gen2res_desktop.ui.compare_overlays import PROTECTED_LEGEND, protected_polygons
-from gen2res_desktop.ui.damage_map import mask_to_overlay
+from gen2res_desktop.ui.compare_overlays import PARTLY_LEGEND, PROTECTED_LEGEND, protected_polygons
+from gen2res_desktop.ui.damage_map import mask_to_overlay, pixels
 from gen2res_desktop.ui.restore_options import AUTO_BUILT_IN_NOTE, RestoreOptionsDialog
 
 EYE = [[10, 10], [40, 10], [40, 40], [10, 40]]  # in the damage map's (input's) pixels
@@ -122,8 +122,9 @@ def test_protected_polygons_read_old_and_odd_records():
     ]
 
 
-def _restoration(lib, tmp_path: Path, settings: dict) -> int:
-    """A repaired 100 x 80 photo recorded with its damage map and ``settings``."""
+def _restoration(lib, tmp_path: Path, settings: dict, levels: np.ndarray | None = None) -> int:
+    """A repaired 100 x 80 photo recorded with its damage map (``levels``: how far each
+    pixel was filled; else a black-and-white map, its lower part marked) and ``settings``."""
     src = tmp_path / "print.png"
     Image.fromarray(np.full((80, 100, 3), 120, np.uint8)).save(src)
     (photo,) = lib.import_paths([src]).photo_ids
@@ -132,7 +133,11 @@ def _restoration(lib, tmp_path: Path, settings: dict) -> int:
     Image.fromarray(np.full((80, 100, 3), 130, np.uint8)).save(out)
     mask = np.zeros((80, 100), np.uint8)
     mask[50:, :] = 255
-    damage = write_damage_map(mask, out.with_name(out.stem + "-damage.png"))
+    damage = out.with_name(out.stem + "-damage.png")
+    if levels is None:
+        write_damage_map(mask, damage)
+    else:
+        write_damage_levels(levels, damage)
     settings = {"restore_faces": False, **settings}
     return lib.add_restoration(photo, None, None, settings, seed, out, damage_map=damage).id
 
@@ -163,6 +168,39 @@ def test_the_compare_window_reads_the_protected_features_from_the_restoration(
     compare.show_damage(True)
     assert compare.side_by_side.left.overlay.isVisible()
     assert not compare.side_by_side.left.outline.isVisible()
+    compare.close()
+
+
+def test_marks_filled_only_part_way_show_paler_and_the_legend_says_why(
+    qtbot, make_window, tmp_path
+):
+    window = make_window()
+    lib = window.library
+    stages = [
+        {"stage": "damage", "method": "opencv", "detail": {}},
+        {"stage": "inpaint", "method": "opencv", "detail": {"partly_filled_fraction": 0.1}},
+    ]
+    levels = np.zeros((80, 100), np.uint8)
+    levels[10:20], levels[25:30] = 255, 254  # whole, and almost
+    levels[40:50], levels[60:70] = 128, 1  # half way, barely
+    rid = _restoration(lib, tmp_path, {"repair": {"stages": stages}}, levels)
+    compare = window.windows.open_compare(rid)
+    qtbot.waitExposed(compare)
+    assert "doubtful dark marks part way" in compare.repair_label.text()
+    alpha = pixels(compare.damage_overlay)[:, 50] >> 24
+    whole, almost, half, barely, none = (int(alpha[y]) for y in (15, 27, 45, 65, 35))
+    assert whole > almost > half > barely > none == 0  # a mark the repair doubted still shows
+    assert almost <= 0.6 * whole + 1  # and any doubt plainly paler than a whole fill
+    compare.show_damage(True)
+    assert PARTLY_LEGEND in compare.legend_label.text()
+    compare.close()
+
+    # a map where every mark was filled whole (or from before the levels) says nothing of it
+    rid = _restoration(lib, tmp_path, {"repair": {"stages": stages[:1]}})
+    compare = window.windows.open_compare(rid)
+    compare.show_damage(True)
+    assert PARTLY_LEGEND not in compare.legend_label.text()
+    assert set(np.unique(pixels(compare.damage_overlay) >> 24)) == {0, int(whole)}
     compare.close()
 
 

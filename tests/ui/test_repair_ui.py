@@ -15,6 +15,7 @@ from gen2res_desktop.core.errors import Gen2ResError
 from gen2res_desktop.core.photo import models as photo_models
 from gen2res_desktop.core.photo.settings import RepairSettings
 from gen2res_desktop.core.progress import Progress
+from gen2res_desktop.library.tables.photos import read_damage_levels
 from gen2res_desktop.ui.compare import CompareInfo, CompareWindow, repair_summary
 from gen2res_desktop.ui.controllers.restore import REPAIR_ONLY
 from gen2res_desktop.ui.damage_map import mask_to_overlay
@@ -152,6 +153,8 @@ def test_restore_with_faces_off_repairs_the_photo_and_compare_shows_the_map(
 
     [r] = window.library.list_restorations(pid)
     assert r.damage_map is not None and r.damage_map.is_file()
+    levels = read_damage_levels(r.damage_map)  # a white scratch is filled whole, whatever doubt
+    assert levels.shape == photo.shape[:2] and np.median(levels[line]) == 255
     assert r.settings["restore_faces"] is False and r.subject is None
     restored = np.asarray(Image.open(r.path).convert("RGB")).astype(int)
     assert restored.shape == photo.shape

@@ -155,11 +155,12 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 
 def soften_unsure(
     before: np.ndarray, filled: np.ndarray, marks: np.ndarray, certainty: np.ndarray
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """``filled`` where the detector was sure, part way back to ``before`` on the dark
     marks it was unsure of: each pixel of such a mark (and its one-pixel rim, which the
     fill took with it) moves only ``certainty`` of the way to its fill. Also returns how
-    many pixels of ``marks`` were filled only part way.
+    far each pixel was moved (float32, 1 where wholly), or None when every mark was
+    filled whole.
 
     Why dark ones only: a print's lost emulsion shows the white paper, and a white mark
     is filled whole whatever the detector's doubt, so a real crack never comes back as a
@@ -169,7 +170,7 @@ def soften_unsure(
     is dark."""
     m = marks > 0
     if not m.any():
-        return filled, 0
+        return filled, None
     n, labels = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
     change = _luma(filled) - _luma(before)
     dark = np.bincount(labels.ravel(), weights=change.ravel(), minlength=n) > 0
@@ -178,8 +179,17 @@ def soften_unsure(
     dark_map = cv2.dilate(dark[labels].astype(np.uint8), ring) > 0
     # the rim takes its mark's certainty: the lowest one around (1 off the marks)
     weight = np.where(dark_map, cv2.erode(certainty.astype(np.float32), ring), 1.0)
-    partly = int(np.count_nonzero(m & (weight < 1.0)))
-    if not partly:
-        return filled, 0
+    if not (m & (weight < 1.0)).any():
+        return filled, None
     out = before + weight[..., None] * (filled.astype(np.float32) - before)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8), partly
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8), weight.astype(np.float32)
+
+
+def fill_levels(marks: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """The damage map with how far each mark was filled: uint8, 0 off the marks, 255 where
+    filled whole, lower where only part way (at least 1, so every mark stays on the map)."""
+    on = np.asarray(marks) > 0
+    if weight is None:
+        return np.where(on, 255, 0).astype(np.uint8)
+    level = np.clip(np.rint(weight * 255.0), 1, 255)
+    return np.where(on, level, 0).astype(np.uint8)

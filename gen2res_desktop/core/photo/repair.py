@@ -55,6 +55,15 @@ class RepairResult:
     tint: tone.Tint | None  # set for a photo kept monochrome; apply it after the faces
     # facial features the automatic map was kept off, polygons of [x, y] input pixels
     protected: list[list[list[int]]] = field(default_factory=list)
+    # how far each pixel was moved to its fill (1 wholly); None: every mark filled whole
+    fill_weight: np.ndarray | None = None
+
+    def map_levels(self) -> np.ndarray | None:
+        """The damage map with how far each mark was filled (:func:`.inpaint.fill_levels`):
+        what the compare view shows, a mark filled only part way fainter."""
+        if self.damage_map is None:
+            return None
+        return inpaint.fill_levels(self.damage_map, self.fill_weight)
 
     def record(self) -> dict:
         """What the library stores with a restoration, so the result can be reproduced."""
@@ -151,6 +160,7 @@ def repair_photo(
     out = rgb
     used_map = None
     certainty = None  # how sure the automatic detector was of each mark
+    fill_weight = None  # how far each pixel was moved to its fill, where not wholly
     protected: list[list[list[int]]] = []
 
     def begin(stage: str, message: str) -> float:
@@ -219,8 +229,9 @@ def repair_photo(
                 record = StageRecord("inpaint", model.name, model.sha256)
             if certainty is not None:
                 # a doubtful dark mark is only partly filled; a painted map is always whole
-                out, partly = inpaint.soften_unsure(rgb, out, used_map, certainty)
-                if partly:
+                out, fill_weight = inpaint.soften_unsure(rgb, out, used_map, certainty)
+                if fill_weight is not None:
+                    partly = np.count_nonzero((used_map > 0) & (fill_weight < 1.0))
                     record.detail["partly_filled_fraction"] = round(partly / used_map.size, 5)
             done(record, t)
 
@@ -282,6 +293,6 @@ def repair_photo(
         )
         done(StageRecord("colour", OPENCV, detail={"fading": round(before, 3)}), t)
 
-    result = RepairResult(out, used_map, stages, factor, tint, protected)
+    result = RepairResult(out, used_map, stages, factor, tint, protected, fill_weight)
     result.image = result.finish(out) if tint is not None and stages else out
     return result

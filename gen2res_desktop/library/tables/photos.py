@@ -42,6 +42,21 @@ def write_damage_map(mask: np.ndarray, target: Path) -> Path:
     return target
 
 
+def write_damage_levels(levels: np.ndarray, target: Path) -> Path:
+    """Save a repair's map with how far each mark was filled (uint8: 0 unmarked, 255
+    filled whole, lower part way) as a grey PNG, atomically."""
+    img = Image.fromarray(np.asarray(levels, dtype=np.uint8), "L")
+    with atomic_path(target) as tmp:
+        img.save(tmp, format="PNG")
+    return target
+
+
+def read_damage_levels(path: Path) -> np.ndarray:
+    """A repair's map as :func:`write_damage_levels` saved it (uint8; a black-and-white map
+    from before reads as 0 / 255, all filled whole); Gen2ResError if it cannot be read."""
+    return np.asarray(open_image(path).convert("L"), dtype=np.uint8)
+
+
 def thumbnail_file(thumbnails_dir: Path, digest: str) -> Path:
     """Where the preview of the photo with content hash ``digest`` is cached."""
     return thumbnails_dir / digest[:2] / f"{digest}.jpg"

@@ -25,7 +25,7 @@ from gen2res_desktop.ui.compare_colour import BLACK_AND_WHITE, COLOUR, ORIGINAL,
 from gen2res_desktop.ui.compare_overlays import protected_polygons
 from gen2res_desktop.ui.controllers.base import Controller, read_qimage
 from gen2res_desktop.ui.damage_editor import DamageMapEditor
-from gen2res_desktop.ui.damage_map import mask_to_overlay
+from gen2res_desktop.ui.damage_map import levels_to_overlay
 from gen2res_desktop.ui.dialogs import AboutDialog, SettingsDialog, WelcomeDialog
 from gen2res_desktop.ui.models_dialog import ModelsDialog
 from gen2res_desktop.ui.restore_options import RestoreOptionsDialog
@@ -115,12 +115,14 @@ class WindowsController(Controller):
             faces=r.settings.get("restore_faces", True) is not False,
             repair=repair_summary(r.settings),
         )
-        overlay = None
+        overlay, partly = None, False
         if r.damage_map is not None:
-            from gen2res_desktop.library.tables.photos import read_damage_map
+            from gen2res_desktop.library.tables.photos import read_damage_levels
 
             try:
-                overlay = mask_to_overlay(read_damage_map(r.damage_map))
+                levels = read_damage_levels(r.damage_map)
+                overlay = levels_to_overlay(levels)
+                partly = bool(((levels > 0) & (levels < 255)).any())
             except Gen2ResError as e:
                 log.warning("damage map of restoration %s: %s", r.id, e)
 
@@ -146,6 +148,7 @@ class WindowsController(Controller):
             export=export,
             suggested_name=f"{stem}-restored.jpg",
             damage_overlay=overlay,
+            damage_partly=partly,
             # outlined over the map: in its pixels, so stretched with it onto the scene
             protected=protected_polygons(r.settings) if overlay is not None else (),
             colour=colour,
