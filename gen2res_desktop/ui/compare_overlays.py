@@ -100,7 +100,7 @@ def outline_pen() -> QPen:
 
 @dataclass(frozen=True)
 class DamageOverlay:
-    """The damage map in red (see damage_map.mask_to_overlay) and the outline of the
+    """The damage map in red (see damage_map.levels_to_overlay) and the outline of the
     protected features, both in the damage map's (the input photo's) pixels."""
 
     image: QImage
@@ -178,7 +178,7 @@ class DamageMapToggle:
         *,
         partly: bool = False,
     ) -> None:
-        # the damage map in red, the Before image's size (see damage_map.mask_to_overlay)
+        # the damage map in red, the Before image's size (see damage_map.levels_to_overlay)
         self.image = image if image is not None and not image.isNull() else None
         # the facial features the automatic repair left alone, in the damage map's pixels
         # (none for a restoration made before the repair protected them)
